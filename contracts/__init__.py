@@ -1,0 +1,1 @@
+"""The register and its people: users, units, suppliers, categories, contracts, audit."""

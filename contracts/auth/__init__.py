@@ -1,0 +1,1 @@
+"""Users, roles, login sessions and the admin pages for users."""

@@ -1,0 +1,156 @@
+"""Passwords, login sessions and user administration. Services flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from contracts.audit import services as audit
+from contracts.auth.models import Role, User, UserSession
+from contracts.db import Session, utcnow
+
+MIN_PASSWORD_LENGTH = 12
+# Checked against when the e-mail is unknown, so both paths cost one scrypt run.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class UserError(ValueError):
+    """A user operation that cannot be done; the message is shown to the user."""
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with scrypt."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return Session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else None."""
+    user = find_user_by_email(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
+    """Create a server-side login session and return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    Session.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            ip=ip,
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
+    user.last_login_at = utcnow()
+    user.session_token = token
+    Session.flush()
+    return token
+
+
+def load_session(token: str) -> User | None:
+    """The active user behind a session token, or None when the session has ended."""
+    user = Session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == _token_hash(token), User.is_active.is_(True))
+    )
+    if user is not None:
+        user.session_token = token
+    return user
+
+
+def end_session(token: str | None) -> None:
+    """Delete a login session so its cookie no longer works anywhere."""
+    if token:
+        Session.execute(delete(UserSession).where(UserSession.token_hash == _token_hash(token)))
+
+
+def end_all_sessions(user: User) -> None:
+    Session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def _check_unique_email(email: str, user_id: int | None = None) -> None:
+    query = select(func.count()).select_from(User).where(User.email == email)
+    if user_id is not None:
+        query = query.where(User.id != user_id)
+    if Session.scalar(query):
+        raise UserError("email_taken")
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password: str,
+    unit_id: int | None = None,
+    is_active: bool = True,
+) -> User:
+    """Create a user with a hashed password, audited."""
+    email = normalise_email(email)
+    _check_unique_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError("password_short")
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=Role(role),
+        unit_id=unit_id,
+        password_hash=hash_password(password),
+        is_active=is_active,
+    )
+    Session.add(user)
+    audit.record_create(user, summary=f"{user.email} ({user.role.value})")
+    return user
+
+
+def update_user(
+    user: User,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    unit_id: int | None,
+    is_active: bool,
+    password: str | None = None,
+) -> User:
+    """Change a user's details; deactivation or a new password ends their sessions."""
+    before = audit.snapshot(user)
+    email = normalise_email(email)
+    _check_unique_email(email, user.id)
+    user.email = email
+    user.name = name.strip()
+    user.role = Role(role)
+    user.unit_id = unit_id
+    user.is_active = is_active
+    if password:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise UserError("password_short")
+        user.password_hash = hash_password(password)
+    if not is_active or password:
+        end_all_sessions(user)
+    audit.record_update(user, before, summary="password changed" if password else None)
+    return user
+
+
+def active_users() -> list[User]:
+    return list(Session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)))

@@ -1,0 +1,52 @@
+"""`flask db ...`: Alembic migrations, run by hand and never at import or in create_app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import current_app
+from flask.cli import AppGroup
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic config for the app's database (or the given URL)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    config.attributes["database_url"] = url or current_app.config["DATABASE_URL"]
+    return config
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Upgrade the database to a revision (default: head)."""
+    command.upgrade(alembic_config(), revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def downgrade(revision: str) -> None:
+    """Downgrade the database by one step or to a revision."""
+    command.downgrade(alembic_config(), revision)
+
+
+@db_cli.command("current")
+def current() -> None:
+    """Show the revision the database is at."""
+    command.current(alembic_config(), verbose=True)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate/--empty", default=True)
+def revision(message: str, autogenerate: bool) -> None:
+    """Create a migration; read and correct it by hand before committing."""
+    command.revision(alembic_config(), message=message, autogenerate=autogenerate)

@@ -1,0 +1,40 @@
+"""The start page and /healthz."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from flask_login import current_user, login_required
+
+from contracts.clock import today
+from contracts.db import Session
+from contracts.home import services
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    contracts = services.my_contracts(current_user)
+    return render_template(
+        "home/index.html",
+        contracts=contracts,
+        deadlines=services.deadlines(contracts, today()),
+        totals=services.register_totals(current_user, today()),
+        today=today(),
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    ok, revision = services.database_ok()
+    body = {
+        "status": "ok" if ok else "error",
+        "app": "kontraktsregister",
+        "database": {
+            "ok": ok,
+            "engine": Session.get_bind().dialect.name,
+            "revision": revision,
+        },
+    }
+    return jsonify(body), 200 if ok else 503

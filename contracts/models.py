@@ -1,0 +1,20 @@
+"""Imports every model so the metadata is complete (for Alembic and create_all)."""
+
+from contracts.audit.models import AuditEvent
+from contracts.auth.models import User, UserSession
+from contracts.parties.models import Category, Supplier, Unit
+from contracts.register.models import Amendment, Contract, ContractOption
+from contracts.rules.models import Threshold
+
+__all__ = [
+    "Amendment",
+    "AuditEvent",
+    "Category",
+    "Contract",
+    "ContractOption",
+    "Supplier",
+    "Threshold",
+    "Unit",
+    "User",
+    "UserSession",
+]

@@ -1,0 +1,1 @@
+"""Units, suppliers and categories: the master data contracts point at."""

@@ -1,0 +1,1 @@
+"""Contracts with their options and amendments: the register itself."""

@@ -1,0 +1,339 @@
+"""Pages for the contract register."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from contracts.audit.services import history_for_contract
+from contracts.auth.access import editor_required
+from contracts.auth.services import active_users
+from contracts.clock import today
+from contracts.db import Session
+from contracts.parties.services import all_categories, all_units
+from contracts.register import services
+from contracts.register.forms import (
+    AmendmentForm,
+    ConfirmForm,
+    ContractForm,
+    OptionDecisionForm,
+    OptionForm,
+    TerminateForm,
+    supplier_label,
+)
+from contracts.register.models import Contract, ContractOption, ContractStatus, OptionDecision
+from contracts.register.search import SORT_COLUMNS, ContractQuery, fetch_page
+from contracts.rules.services import regulation_part
+
+bp = Blueprint("register", __name__, url_prefix="/contracts")
+
+
+def _int_arg(name: str, maximum: int = 10**9) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw.isdigit():
+        return None
+    return min(int(raw), maximum)
+
+
+def _query_from_args() -> ContractQuery:
+    args = request.args
+    status = args.get("status", "")
+    framework = {"yes": True, "no": False}.get(args.get("framework", ""))
+    sort = args.get("sort", "reference")
+    return ContractQuery(
+        q=args.get("q", "")[:200],
+        status=ContractStatus(status) if status in ContractStatus._value2member_map_ else None,
+        unit_id=_int_arg("unit"),
+        category_id=_int_arg("category"),
+        owner_id=_int_arg("owner"),
+        expires_within=_int_arg("expires_within", 36500),
+        framework=framework,
+        sort=sort if sort in SORT_COLUMNS else "reference",
+        descending=args.get("dir") == "desc",
+        after=args.get("after") or None,
+        before=args.get("before") or None,
+    )
+
+
+@bp.get("")
+@login_required
+def contract_list():
+    cq = _query_from_args()
+    page = fetch_page(
+        services.visible_contracts(), cq, current_app.config["PAGE_SIZE"], today()
+    )
+    filters = {k: v for k, v in request.args.items() if k not in {"after", "before", "page"} and v}
+    return render_template(
+        "register/contract_list.html",
+        page=page,
+        cq=cq,
+        filters=filters,
+        page_no=_int_arg("page", 100000) or 1,
+        units=all_units(),
+        categories=all_categories(),
+        owners=active_users(),
+        today=today(),
+    )
+
+
+def _contract_or_404(contract_id: int) -> Contract:
+    contract = services.get_visible_contract(contract_id)
+    if contract is None:
+        abort(404)
+    return contract
+
+
+def _contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
+    return ContractForm(
+        units=all_units(),
+        categories=all_categories(),
+        users=active_users(),
+        contract_id=contract.id if contract else None,
+        **kwargs,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def contract_new():
+    form = _contract_form()
+    if request.method == "GET":
+        form.procedure.data = "unknown"
+    if form.validate_on_submit():
+        try:
+            contract = services.create_contract(form.values())
+        except services.ReferenceTakenError:
+            Session.rollback()
+            form.reference.errors.append(_("Another contract already has this number."))
+        else:
+            Session.commit()
+            flash(_("Contract %(ref)s registered.", ref=contract.reference), "success")
+            return redirect(url_for("register.contract_detail", contract_id=contract.id))
+    return render_template("register/contract_form.html", form=form, contract=None), (
+        422 if form.errors else 200
+    )
+
+
+@bp.get("/<int:contract_id>")
+@login_required
+def contract_detail(contract_id: int):
+    contract = _contract_or_404(contract_id)
+    day = contract.signed_on or today()
+    part, thresholds = regulation_part(contract.estimated_value, day, contract.category.kind)
+    return render_template(
+        "register/contract_detail.html",
+        contract=contract,
+        status=contract.status(today()),
+        part=part,
+        part_day=day,
+        thresholds=thresholds,
+        history=history_for_contract(contract.id),
+        option_form=OptionForm(),
+        amendment_form=AmendmentForm(),
+        terminate_form=TerminateForm(),
+        confirm_form=ConfirmForm(),
+        decision_form=OptionDecisionForm(),
+        can_decide=_can_decide_options(contract),
+        today=today(),
+    )
+
+
+@bp.route("/<int:contract_id>/edit", methods=["GET", "POST"])
+@editor_required
+def contract_edit(contract_id: int):
+    contract = _contract_or_404(contract_id)
+    if contract.deleted_at is not None:
+        abort(404)
+    form = _contract_form(contract, obj=contract)
+    if request.method == "GET":
+        form.supplier.data = supplier_label(contract.supplier)
+        form.procedure.data = contract.procedure.value
+        form.version.data = str(contract.version)
+    if form.validate_on_submit():
+        try:
+            expected = int(form.version.data or 0)
+        except ValueError:
+            expected = -1
+        try:
+            services.update_contract(contract, form.values(), expected)
+            Session.commit()
+        except (services.ConflictError, StaleDataError):
+            Session.rollback()
+            fresh = _contract_or_404(contract_id)
+            form.version.data = str(fresh.version)
+            flash(
+                _(
+                    "Someone else saved this contract while you were editing. Your changes "
+                    "are not saved: compare with the contract and save again."
+                ),
+                "danger",
+            )
+            return render_template(
+                "register/contract_form.html", form=form, contract=fresh, conflict=True
+            ), 409
+        except services.ReferenceTakenError:
+            Session.rollback()
+            form.reference.errors.append(_("Another contract already has this number."))
+        else:
+            flash(_("Contract %(ref)s saved.", ref=contract.reference), "success")
+            return redirect(url_for("register.contract_detail", contract_id=contract.id))
+    return render_template("register/contract_form.html", form=form, contract=contract), (
+        422 if form.errors else 200
+    )
+
+
+def _back(contract: Contract):
+    return redirect(url_for("register.contract_detail", contract_id=contract.id))
+
+
+def _form_errors(form) -> None:
+    for field in form:
+        for error in field.errors:
+            flash(f"{field.label.text}: {error}", "danger")
+
+
+@bp.post("/<int:contract_id>/terminate")
+@editor_required
+def contract_terminate(contract_id: int):
+    contract = _live_contract(contract_id)
+    form = TerminateForm()
+    if form.validate_on_submit():
+        if form.terminated_on.data < contract.start_date:
+            flash(_("The contract cannot end before it starts."), "danger")
+        else:
+            services.terminate_contract(
+                contract, form.terminated_on.data, form.termination_reason.data
+            )
+            Session.commit()
+            flash(_("The termination is recorded."), "success")
+    else:
+        _form_errors(form)
+    return _back(contract)
+
+
+@bp.post("/<int:contract_id>/cancel-termination")
+@editor_required
+def contract_cancel_termination(contract_id: int):
+    contract = _live_contract(contract_id)
+    if ConfirmForm().validate_on_submit() and contract.terminated_on is not None:
+        services.cancel_termination(contract)
+        Session.commit()
+        flash(_("The termination is cancelled."), "success")
+    return _back(contract)
+
+
+@bp.post("/<int:contract_id>/delete")
+@editor_required
+def contract_delete(contract_id: int):
+    contract = _live_contract(contract_id)
+    if ConfirmForm().validate_on_submit():
+        services.soft_delete_contract(contract)
+        Session.commit()
+        flash(_("Contract %(ref)s deleted. It can be restored from its page.",
+                ref=contract.reference), "success")
+    return redirect(url_for("register.contract_list"))
+
+
+@bp.post("/<int:contract_id>/restore")
+@editor_required
+def contract_restore(contract_id: int):
+    contract = _contract_or_404(contract_id)
+    if contract.deleted_at is None:
+        return _back(contract)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.restore_contract(contract)
+        except services.ReferenceTakenError:
+            Session.rollback()
+            flash(_("Another contract now has this number, so it cannot be restored."), "danger")
+        else:
+            Session.commit()
+            flash(_("Contract %(ref)s restored.", ref=contract.reference), "success")
+    return _back(contract)
+
+
+def _live_contract(contract_id: int) -> Contract:
+    contract = _contract_or_404(contract_id)
+    if contract.deleted_at is not None:
+        abort(404)
+    return contract
+
+
+@bp.post("/<int:contract_id>/options")
+@editor_required
+def option_add(contract_id: int):
+    contract = _live_contract(contract_id)
+    form = OptionForm()
+    if form.validate_on_submit():
+        services.add_option(contract, form.extension_months.data, form.exercise_deadline.data)
+        Session.commit()
+        flash(_("The option is added."), "success")
+    else:
+        _form_errors(form)
+    return _back(contract)
+
+
+def _can_decide_options(contract: Contract) -> bool:
+    """Editors, and the contract's owner, who decides on extensions."""
+    return current_user.can_edit or contract.owner_id == current_user.id
+
+
+def _option_of(contract: Contract, option_id: int) -> ContractOption:
+    option = Session.get(ContractOption, option_id)
+    if option is None or option.contract_id != contract.id:
+        abort(404)
+    return option
+
+
+@bp.post("/<int:contract_id>/options/<int:option_id>/decision")
+@login_required
+def option_decide(contract_id: int, option_id: int):
+    contract = _live_contract(contract_id)
+    if not _can_decide_options(contract):
+        abort(403)
+    option = _option_of(contract, option_id)
+    form = OptionDecisionForm()
+    if form.validate_on_submit():
+        decided_on = form.decided_on.data or today()
+        services.decide_option(option, OptionDecision(form.decision.data), decided_on, current_user)
+        Session.commit()
+        flash(_("The decision is recorded."), "success")
+    else:
+        _form_errors(form)
+    return _back(contract)
+
+
+@bp.post("/<int:contract_id>/options/<int:option_id>/delete")
+@editor_required
+def option_delete(contract_id: int, option_id: int):
+    contract = _live_contract(contract_id)
+    option = _option_of(contract, option_id)
+    if ConfirmForm().validate_on_submit():
+        services.delete_option(option)
+        Session.commit()
+        flash(_("The option is removed."), "success")
+    return _back(contract)
+
+
+@bp.post("/<int:contract_id>/amendments")
+@editor_required
+def amendment_add(contract_id: int):
+    contract = _live_contract(contract_id)
+    form = AmendmentForm()
+    if form.validate_on_submit():
+        services.add_amendment(
+            contract,
+            form.amended_on.data,
+            form.description.data,
+            form.value_change.data,
+            current_user,
+        )
+        Session.commit()
+        flash(_("The amendment is recorded."), "success")
+    else:
+        _form_errors(form)
+    return _back(contract)

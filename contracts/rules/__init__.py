@@ -1,0 +1,1 @@
+"""Procurement rules as data: thresholds, procedures and which regulation part applies."""

@@ -1,0 +1,48 @@
+"""Which part of the procurement regulation a value falls under on a given day."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from contracts.db import Session
+from contracts.parties.models import CategoryKind
+from contracts.rules.models import RegulationPart, Threshold, ThresholdKind
+
+
+def thresholds_on(day: date) -> dict[ThresholdKind, Decimal]:
+    """The value of each threshold kind in force on the day (the latest valid_from <= day)."""
+    rows = Session.scalars(
+        select(Threshold).where(Threshold.valid_from <= day).order_by(Threshold.valid_from)
+    )
+    values: dict[ThresholdKind, Decimal] = {}
+    for row in rows:
+        values[row.kind] = row.value  # later rows overwrite earlier ones
+    return values
+
+
+def regulation_part(
+    value: Decimal | None, day: date, kind: CategoryKind
+) -> tuple[RegulationPart | None, dict[ThresholdKind, Decimal]]:
+    """The regulation part for an estimated value on a day, with the thresholds used.
+
+    None when the value is unknown or no thresholds were in force on the day.
+    """
+    thresholds = thresholds_on(day)
+    eea_kind = ThresholdKind.EEA_WORKS if kind == CategoryKind.WORKS else (
+        ThresholdKind.EEA_GOODS_SERVICES
+    )
+    needed = (ThresholdKind.MINIMUM, ThresholdKind.NATIONAL, eea_kind)
+    if value is None or any(k not in thresholds for k in needed):
+        return None, thresholds
+    if value < thresholds[ThresholdKind.MINIMUM]:
+        part = RegulationPart.NOT_COVERED
+    elif value < thresholds[ThresholdKind.NATIONAL]:
+        part = RegulationPart.PART_I
+    elif value < thresholds[eea_kind]:
+        part = RegulationPart.PARTS_I_II
+    else:
+        part = RegulationPart.PARTS_I_III
+    return part, {k: thresholds[k] for k in needed}

@@ -1,0 +1,62 @@
+"""Composition root: create_app() builds the app; `app` is created on first use.
+
+gunicorn: ``gunicorn 'wsgi:app'``; CLI: ``flask --app wsgi ...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+TRANSLATIONS = Path(__file__).resolve().parent / "contracts" / "translations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from the environment plus optional config overrides."""
+    from contracts.auth.cli import users_cli
+    from contracts.auth.services import load_session
+    from contracts.auth.views import bp as auth_bp
+    from contracts.config import load_config
+    from contracts.db import Session, make_engine
+    from contracts.dbcli import db_cli
+    from contracts.demo import demo_cli
+    from contracts.extensions import babel, csrf, login_manager
+    from contracts.home.views import bp as home_bp
+    from contracts.parties.views import bp as parties_bp
+    from contracts.register.views import bp as register_bp
+    from contracts.web import register_web, select_locale
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(app.instance_path, config))
+
+    engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
+    app.extensions["engine"] = engine
+    Session.configure(bind=engine)
+
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.user_loader(load_session)
+
+    for blueprint in (home_bp, auth_bp, parties_bp, register_bp):
+        app.register_blueprint(blueprint)
+    for group in (db_cli, users_cli, demo_cli):
+        app.cli.add_command(group)
+    register_web(app)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `app` is built lazily so importing create_app (tests, tools) has no side effects.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)
