@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,51 +40,176 @@ UNITS = [
 ]
 CATEGORIES = [
     # name, CPV, kind, title patterns
-    ("Renhold", "90910000-9", CategoryKind.SERVICES,
-     ["Renhold av {place}", "Vinduspuss {place}", "Matteservice {place}"]),
-    ("Matvarer", "15000000-8", CategoryKind.GOODS,
-     ["Matvarer til {unit}", "Frukt og grønt til {place}", "Meieriprodukter"]),
-    ("IKT-tjenester", "72000000-5", CategoryKind.SERVICES,
-     ["Drift av {system}", "Lisenser til {system}", "Brukerstøtte {unit}"]),
-    ("Bygg og anlegg", "45000000-7", CategoryKind.WORKS,
-     ["Rehabilitering av {place}", "Nybygg {place}", "Rammeavtale tømrerarbeid"]),
-    ("Transport", "60000000-8", CategoryKind.SERVICES,
-     ["Skoleskyss {area}", "TT-transport", "Varetransport {unit}"]),
-    ("Konsulenttjenester", "79400000-8", CategoryKind.SERVICES,
-     ["Rådgivning {topic}", "Juridisk bistand {topic}", "Prosjektledelse {place}"]),
-    ("Medisinsk forbruksmateriell", "33140000-3", CategoryKind.GOODS,
-     ["Inkontinensprodukter", "Sårbehandling", "Medisinsk forbruksmateriell {unit}"]),
-    ("Energi", "09310000-5", CategoryKind.GOODS,
-     ["Kraftleveranse", "Fjernvarme {place}", "Drivstoff til kommunale biler"]),
-    ("Vakt og sikkerhet", "79710000-4", CategoryKind.SERVICES,
-     ["Vakthold {place}", "Låsesmedtjenester", "Brannalarmkontroll {place}"]),
-    ("Kontorrekvisita", "30190000-7", CategoryKind.GOODS,
-     ["Kontorrekvisita", "Papir og trykksaker", "Møbler til {place}"]),
+    (
+        "Renhold",
+        "90910000-9",
+        CategoryKind.SERVICES,
+        ["Renhold av {place}", "Vinduspuss {place}", "Matteservice {place}"],
+    ),
+    (
+        "Matvarer",
+        "15000000-8",
+        CategoryKind.GOODS,
+        ["Matvarer til {unit}", "Frukt og grønt til {place}", "Meieriprodukter"],
+    ),
+    (
+        "IKT-tjenester",
+        "72000000-5",
+        CategoryKind.SERVICES,
+        ["Drift av {system}", "Lisenser til {system}", "Brukerstøtte {unit}"],
+    ),
+    (
+        "Bygg og anlegg",
+        "45000000-7",
+        CategoryKind.WORKS,
+        ["Rehabilitering av {place}", "Nybygg {place}", "Rammeavtale tømrerarbeid"],
+    ),
+    (
+        "Transport",
+        "60000000-8",
+        CategoryKind.SERVICES,
+        ["Skoleskyss {area}", "TT-transport", "Varetransport {unit}"],
+    ),
+    (
+        "Konsulenttjenester",
+        "79400000-8",
+        CategoryKind.SERVICES,
+        ["Rådgivning {topic}", "Juridisk bistand {topic}", "Prosjektledelse {place}"],
+    ),
+    (
+        "Medisinsk forbruksmateriell",
+        "33140000-3",
+        CategoryKind.GOODS,
+        ["Inkontinensprodukter", "Sårbehandling", "Medisinsk forbruksmateriell {unit}"],
+    ),
+    (
+        "Energi",
+        "09310000-5",
+        CategoryKind.GOODS,
+        ["Kraftleveranse", "Fjernvarme {place}", "Drivstoff til kommunale biler"],
+    ),
+    (
+        "Vakt og sikkerhet",
+        "79710000-4",
+        CategoryKind.SERVICES,
+        ["Vakthold {place}", "Låsesmedtjenester", "Brannalarmkontroll {place}"],
+    ),
+    (
+        "Kontorrekvisita",
+        "30190000-7",
+        CategoryKind.GOODS,
+        ["Kontorrekvisita", "Papir og trykksaker", "Møbler til {place}"],
+    ),
 ]
 PLACES = [
-    "Østre Aasen skole", "Vestre Lien barnehage", "rådhuset", "Bakkehaugen sykehjem",
-    "Fjordheim omsorgssenter", "kulturhuset", "Nordby ungdomsskole", "Sentrum bibliotek",
-    "Åsen idrettshall", "Søndre Vik barnehage", "Strandvegen bofellesskap", "brannstasjonen",
+    "Østre Aasen skole",
+    "Vestre Lien barnehage",
+    "rådhuset",
+    "Bakkehaugen sykehjem",
+    "Fjordheim omsorgssenter",
+    "kulturhuset",
+    "Nordby ungdomsskole",
+    "Sentrum bibliotek",
+    "Åsen idrettshall",
+    "Søndre Vik barnehage",
+    "Strandvegen bofellesskap",
+    "brannstasjonen",
 ]
-SYSTEMS = ["sak- og arkivsystem", "fagsystem for helse", "skoleadministrasjon", "økonomisystem",
-           "nettsider", "telefoni", "nettverk og Wi-Fi"]
+SYSTEMS = [
+    "sak- og arkivsystem",
+    "fagsystem for helse",
+    "skoleadministrasjon",
+    "økonomisystem",
+    "nettsider",
+    "telefoni",
+    "nettverk og Wi-Fi",
+]
 AREAS = ["nord", "sør", "øst", "vest", "sentrum"]
-TOPICS = ["plan og bygg", "arbeidsrett", "offentlige anskaffelser", "klima og miljø",
-          "digitalisering"]
-NAME_PARTS = ["Nordre", "Østre", "Vestre", "Søndre", "Fjord", "Fjell", "Skog", "Aasen", "Bakke",
-              "Lien", "Berg", "Dal", "Vik", "Haug", "Holm", "Strand", "Moe", "Bø", "Sæther",
-              "Ås", "Nes", "Tangen", "Lund", "Hagen", "Øverby"]
-TRADES = ["Renhold", "Bygg", "IKT", "Transport", "Mat", "Rådgivning", "Elektro", "Rør",
-          "Maskin", "Data", "Catering", "Vakt", "Miljø", "Eiendom", "Helse", "Kontor"]
-TOWNS = ["Asker", "Bærum", "Drammen", "Oslo", "Hamar", "Tromsø", "Bergen", "Ålesund", "Bodø",
-         "Skien", "Moss", "Lillestrøm", "Kongsberg", "Gjøvik", "Molde", "Førde", "Steinkjer",
-         "Arendal", "Harstad", "Røros"]
+TOPICS = [
+    "plan og bygg",
+    "arbeidsrett",
+    "offentlige anskaffelser",
+    "klima og miljø",
+    "digitalisering",
+]
+NAME_PARTS = [
+    "Nordre",
+    "Østre",
+    "Vestre",
+    "Søndre",
+    "Fjord",
+    "Fjell",
+    "Skog",
+    "Aasen",
+    "Bakke",
+    "Lien",
+    "Berg",
+    "Dal",
+    "Vik",
+    "Haug",
+    "Holm",
+    "Strand",
+    "Moe",
+    "Bø",
+    "Sæther",
+    "Ås",
+    "Nes",
+    "Tangen",
+    "Lund",
+    "Hagen",
+    "Øverby",
+]
+TRADES = [
+    "Renhold",
+    "Bygg",
+    "IKT",
+    "Transport",
+    "Mat",
+    "Rådgivning",
+    "Elektro",
+    "Rør",
+    "Maskin",
+    "Data",
+    "Catering",
+    "Vakt",
+    "Miljø",
+    "Eiendom",
+    "Helse",
+    "Kontor",
+]
+TOWNS = [
+    "Asker",
+    "Bærum",
+    "Drammen",
+    "Oslo",
+    "Hamar",
+    "Tromsø",
+    "Bergen",
+    "Ålesund",
+    "Bodø",
+    "Skien",
+    "Moss",
+    "Lillestrøm",
+    "Kongsberg",
+    "Gjøvik",
+    "Molde",
+    "Førde",
+    "Steinkjer",
+    "Arendal",
+    "Harstad",
+    "Røros",
+]
 SUFFIXES = ["AS", "AS", "AS", "AS", "ASA", "SA"]
 PROCEDURE_WEIGHTS = [
-    (Procedure.DIRECT_AWARD, 20), (Procedure.OPEN_COMPETITION, 25),
-    (Procedure.OPEN_PROCEDURE, 20), (Procedure.RESTRICTED_PROCEDURE, 5),
-    (Procedure.NEGOTIATED_WITH_NOTICE, 10), (Procedure.FRAMEWORK_CALL_OFF, 10),
-    (Procedure.MINI_COMPETITION, 5), (Procedure.SOCIAL_SERVICES, 3), (Procedure.UNKNOWN, 2),
+    (Procedure.DIRECT_AWARD, 20),
+    (Procedure.OPEN_COMPETITION, 25),
+    (Procedure.OPEN_PROCEDURE, 20),
+    (Procedure.RESTRICTED_PROCEDURE, 5),
+    (Procedure.NEGOTIATED_WITH_NOTICE, 10),
+    (Procedure.FRAMEWORK_CALL_OFF, 10),
+    (Procedure.MINI_COMPETITION, 5),
+    (Procedure.SOCIAL_SERVICES, 3),
+    (Procedure.UNKNOWN, 2),
 ]
 DEMO_ACCOUNTS = [
     ("admin@demo.kommune.no", "Ada Administrator", Role.ADMIN, None),
@@ -92,8 +217,16 @@ DEMO_ACCOUNTS = [
     ("eier@demo.kommune.no", "Ola Avtaleeier", Role.OWNER, "Oppvekst"),
     ("revisor@demo.kommune.no", "Randi Revisor", Role.AUDITOR, None),
 ]
-EXTRA_OWNERS = ["Kari Nordmann", "Per Hansen", "Aud Østby", "Jon Aasen", "Siri Bakken",
-                "Lars Ødegård", "Mette Lie", "Håkon Berg"]
+EXTRA_OWNERS = [
+    "Kari Nordmann",
+    "Per Hansen",
+    "Aud Østby",
+    "Jon Aasen",
+    "Siri Bakken",
+    "Lars Ødegård",
+    "Mette Lie",
+    "Håkon Berg",
+]
 
 
 def valid_org_number(rng: random.Random, used: set[str]) -> str:
@@ -111,8 +244,11 @@ def valid_org_number(rng: random.Random, used: set[str]) -> str:
 
 def _title(rng: random.Random, patterns: list[str], unit: str) -> str:
     return rng.choice(patterns).format(
-        place=rng.choice(PLACES), unit=unit.lower(), system=rng.choice(SYSTEMS),
-        area=rng.choice(AREAS), topic=rng.choice(TOPICS),
+        place=rng.choice(PLACES),
+        unit=unit.lower(),
+        system=rng.choice(SYSTEMS),
+        area=rng.choice(AREAS),
+        topic=rng.choice(TOPICS),
     )
 
 
@@ -161,7 +297,10 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
         if user is None:
             password = secrets.token_urlsafe(12)
             user = create_user(
-                email=email, name=name, role=role, password=password,
+                email=email,
+                name=name,
+                role=role,
+                password=password,
                 unit_id=units[unit_name].id if unit_name else None,
             )
             passwords[email] = password
@@ -171,7 +310,10 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
         user = Session.scalar(select(User).where(User.email == email))
         if user is None:
             user = create_user(
-                email=email, name=name, role=Role.OWNER, password=secrets.token_urlsafe(16),
+                email=email,
+                name=name,
+                role=Role.OWNER,
+                password=secrets.token_urlsafe(16),
                 unit_id=units[UNITS[i % len(UNITS)][0]].id,
             )
         people.append(user)
@@ -181,13 +323,21 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
     first_supplier = _next_id(Supplier)
     supplier_rows = []
     for i in range(suppliers):
-        name = (f"{rng.choice(NAME_PARTS)} {rng.choice(TRADES)} {rng.choice(TOWNS)} "
-                f"{rng.choice(SUFFIXES)}")
-        supplier_rows.append({
-            "id": first_supplier + i, "name": name, "org_number": valid_org_number(rng, used),
-            "contact_email": None, "contact_phone": None, "notes": None,
-            "created_at": audit.utcnow(),
-        })
+        name = (
+            f"{rng.choice(NAME_PARTS)} {rng.choice(TRADES)} {rng.choice(TOWNS)} "
+            f"{rng.choice(SUFFIXES)}"
+        )
+        supplier_rows.append(
+            {
+                "id": first_supplier + i,
+                "name": name,
+                "org_number": valid_org_number(rng, used),
+                "contact_email": None,
+                "contact_phone": None,
+                "notes": None,
+                "created_at": audit.utcnow(),
+            }
+        )
     if supplier_rows:
         Session.execute(insert(Supplier.__table__), supplier_rows)
 
@@ -227,64 +377,92 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
                 deadline = add_months(end, 12 * n) - timedelta(days=rng.choice((90, 120, 180)))
                 decision = OptionDecision.PENDING
                 if deadline < day and not is_draft:
-                    decision = (OptionDecision.EXERCISED if rng.random() < 0.75
-                                else OptionDecision.DECLINED)
+                    decision = (
+                        OptionDecision.EXERCISED if rng.random() < 0.75 else OptionDecision.DECLINED
+                    )
                 if decision == OptionDecision.EXERCISED:
                     exercised_months += months
                 if decision != OptionDecision.DECLINED:
                     possible_months += months
-                option_rows.append({
-                    "id": first_option + len(option_rows), "contract_id": cid,
-                    "extension_months": months, "exercise_deadline": deadline,
-                    "decision": decision.value,
-                    "decided_on": deadline - timedelta(days=10)
-                    if decision != OptionDecision.PENDING else None,
-                    "decided_by_id": None,
-                })
+                option_rows.append(
+                    {
+                        "id": first_option + len(option_rows),
+                        "contract_id": cid,
+                        "extension_months": months,
+                        "exercise_deadline": deadline,
+                        "decision": decision.value,
+                        "decided_on": deadline - timedelta(days=10)
+                        if decision != OptionDecision.PENDING
+                        else None,
+                        "decided_by_id": None,
+                    }
+                )
         current_end = add_months(end, exercised_months)
         max_end = add_months(end, possible_months)
         if terminated_on:
             current_end, max_end = min(current_end, terminated_on), min(max_end, terminated_on)
         title = _title(rng, patterns, unit.name)
         owner = rng.choice(owners)
-        contract_rows.append({
-            "id": cid, "reference": reference, "title": title, "description": None,
-            "supplier_id": supplier["id"], "category_id": categories[cat_name].id,
-            "unit_id": unit.id, "owner_id": owner.id,
-            "manager_id": rng.choice(owners).id if rng.random() < 0.7 else None,
-            "procedure": rng.choices(procedures, weights)[0].value,
-            "is_framework": rng.random() < 0.25, "estimated_value": value,
-            "annual_value": (value / years).quantize(Decimal("0.01")),
-            "signed_on": None if is_draft else start - timedelta(days=rng.randint(10, 60)),
-            "start_date": start, "end_date": end,
-            "notice_months": rng.choice((None, 1, 3, 3, 6)),
-            "price_adjustment_index": rng.choice((None, "KPI", "KPI", "SSB byggekostnadsindeks")),
-            "price_adjustment_month": rng.choice((None, 1, 1, 7)),
-            "has_wage_conditions": kind != CategoryKind.GOODS and rng.random() < 0.5,
-            "is_confidential": rng.random() < 0.03, "notes": None,
-            "terminated_on": terminated_on,
-            "termination_reason": "Vesentlig mislighold" if terminated_on else None,
-            "current_end_date": current_end, "max_end_date": max_end,
-            "search_text": " ".join(
-                (reference, title, supplier["name"], supplier["org_number"])
-            ).lower(),
-            "version": 1, "created_at": now, "updated_at": now, "deleted_at": None,
-        })
+        contract_rows.append(
+            {
+                "id": cid,
+                "reference": reference,
+                "title": title,
+                "description": None,
+                "supplier_id": supplier["id"],
+                "category_id": categories[cat_name].id,
+                "unit_id": unit.id,
+                "owner_id": owner.id,
+                "manager_id": rng.choice(owners).id if rng.random() < 0.7 else None,
+                "procedure": rng.choices(procedures, weights)[0].value,
+                "is_framework": rng.random() < 0.25,
+                "estimated_value": value,
+                "annual_value": (value / years).quantize(Decimal("0.01")),
+                "signed_on": None if is_draft else start - timedelta(days=rng.randint(10, 60)),
+                "start_date": start,
+                "end_date": end,
+                "notice_months": rng.choice((None, 1, 3, 3, 6)),
+                "price_adjustment_index": rng.choice(
+                    (None, "KPI", "KPI", "SSB byggekostnadsindeks")
+                ),
+                "price_adjustment_month": rng.choice((None, 1, 1, 7)),
+                "has_wage_conditions": kind != CategoryKind.GOODS and rng.random() < 0.5,
+                "is_confidential": rng.random() < 0.03,
+                "notes": None,
+                "terminated_on": terminated_on,
+                "termination_reason": "Vesentlig mislighold" if terminated_on else None,
+                "current_end_date": current_end,
+                "max_end_date": max_end,
+                "search_text": " ".join(
+                    (reference, title, supplier["name"], supplier["org_number"])
+                ).lower(),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "deleted_at": None,
+            }
+        )
     chunk = 5000
     for start_at in range(0, len(contract_rows), chunk):
-        Session.execute(insert(Contract.__table__), contract_rows[start_at:start_at + chunk])
+        Session.execute(insert(Contract.__table__), contract_rows[start_at : start_at + chunk])
     for start_at in range(0, len(option_rows), chunk):
-        Session.execute(insert(ContractOption.__table__), option_rows[start_at:start_at + chunk])
+        Session.execute(insert(ContractOption.__table__), option_rows[start_at : start_at + chunk])
     _fix_sequences(["suppliers", "contracts", "contract_options"])
     audit.record(
         "demo_seed",
         entity_type="app",
         summary=f"Demo data: {len(contract_rows)} contracts, {len(supplier_rows)} suppliers",
-        after={"contracts": len(contract_rows), "suppliers": len(supplier_rows),
-               "options": len(option_rows)},
+        after={
+            "contracts": len(contract_rows),
+            "suppliers": len(supplier_rows),
+            "options": len(option_rows),
+        },
     )
-    return {"contracts": len(contract_rows), "suppliers": len(supplier_rows),
-            "passwords": passwords}
+    return {
+        "contracts": len(contract_rows),
+        "suppliers": len(supplier_rows),
+        "passwords": passwords,
+    }
 
 
 def _write_accounts(passwords: dict[str, str]) -> Path:
@@ -298,8 +476,13 @@ def _write_accounts(passwords: dict[str, str]) -> Path:
 
 @demo_cli.command("seed")
 @click.option("--contracts", "n_contracts", default=400, show_default=True, type=click.IntRange(0))
-@click.option("--suppliers", "n_suppliers", default=None, type=click.IntRange(1),
-              help="Default: one supplier per five contracts, at least 40.")
+@click.option(
+    "--suppliers",
+    "n_suppliers",
+    default=None,
+    type=click.IntRange(1),
+    help="Default: one supplier per five contracts, at least 40.",
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the register has users.")
 def seed_command(n_contracts: int, n_suppliers: int | None, if_empty: bool) -> None:
     """Create demo units, categories, users, suppliers and contracts."""

@@ -35,9 +35,7 @@ class UserForm(FlaskForm):
             Length(max=254),
         ],
     )
-    name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)]
-    )
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
     role = SelectField(_l("Role"), choices=choices(ROLE_LABELS))
     unit_id = SelectField(_l("Unit"), coerce=coerce_optional_int, validate_choice=True)
     is_active = BooleanField(_l("Active"), default=True)

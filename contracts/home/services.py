@@ -9,9 +9,8 @@ from sqlalchemy import func, or_, select
 
 from contracts.auth.models import User
 from contracts.db import Session
-from contracts.register.models import Contract
+from contracts.register.models import Contract, ContractStatus
 from contracts.register.search import status_filter
-from contracts.register.models import ContractStatus
 from contracts.register.services import visible_contracts
 
 DEADLINE_HORIZON_DAYS = 365

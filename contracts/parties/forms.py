@@ -39,17 +39,13 @@ class _NamedForm(FlaskForm):
 
 class UnitForm(_NamedForm):
     model = Unit
-    name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)]
-    )
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
     contact_email = _email_field(_l("Contact e-mail"))
 
 
 class CategoryForm(_NamedForm):
     model = Category
-    name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)]
-    )
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
     cpv_code = StringField(
         _l("CPV code"),
         description=_l("Eight digits, optionally with a check digit: 90910000-9"),
@@ -63,13 +59,12 @@ class CategoryForm(_NamedForm):
 
 
 class SupplierForm(FlaskForm):
-    name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)]
-    )
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     org_number = StringField(
         _l("Organisation number"),
-        description=_l("Nine digits from the Brønnøysund Register Centre. Leave empty for "
-                       "foreign suppliers."),
+        description=_l(
+            "Nine digits from the Brønnøysund Register Centre. Leave empty for foreign suppliers."
+        ),
         validators=[Optional(), Length(max=20)],
     )
     contact_email = _email_field(_l("Contact e-mail"))

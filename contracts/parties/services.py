@@ -95,8 +95,10 @@ def org_number_taken(org_number: str | None, supplier_id: int | None) -> bool:
 
 
 def name_taken(model: type[Unit] | type[Category], name: str, obj_id: int | None) -> bool:
-    query = select(func.count()).select_from(model).where(
-        func.lower(model.name) == name.strip().lower()
+    query = (
+        select(func.count())
+        .select_from(model)
+        .where(func.lower(model.name) == name.strip().lower())
     )
     if obj_id is not None:
         query = query.where(model.id != obj_id)
@@ -115,7 +117,9 @@ def delete_record(obj: Unit | Supplier | Category) -> None:
     }[type(obj)]
     in_use = Session.scalar(select(func.count()).select_from(Contract).where(column == obj.id))
     if isinstance(obj, Unit):
-        in_use += Session.scalar(select(func.count()).select_from(User).where(User.unit_id == obj.id))
+        in_use += Session.scalar(
+            select(func.count()).select_from(User).where(User.unit_id == obj.id)
+        )
     if in_use:
         raise InUseError(in_use)
     audit.record_delete(obj, summary=str(obj))

@@ -33,9 +33,7 @@ KINDS = {
 
 def _contract_counts(column) -> dict[int, int]:
     rows = Session.execute(
-        select(column, func.count())
-        .where(Contract.deleted_at.is_(None))
-        .group_by(column)
+        select(column, func.count()).where(Contract.deleted_at.is_(None)).group_by(column)
     )
     return dict(rows.all())
 
@@ -154,7 +152,8 @@ for _kind in KINDS:
         bp.add_url_rule(
             f"/{kind}/<int:obj_id>/edit", f"{singular}_edit", edit, methods=["GET", "POST"]
         )
-        bp.add_url_rule(f"/{kind}/<int:obj_id>/delete", f"{singular}_delete", delete,
-                        methods=["POST"])
+        bp.add_url_rule(
+            f"/{kind}/<int:obj_id>/delete", f"{singular}_delete", delete, methods=["POST"]
+        )
 
     _make(_kind)

@@ -8,8 +8,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.validators import ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from contracts.auth.forms import coerce_optional_int
 from contracts.db import Session
@@ -19,8 +25,18 @@ from contracts.parties.models import Supplier
 from contracts.register import services
 
 MONTHS = [
-    _l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
-    _l("July"), _l("August"), _l("September"), _l("October"), _l("November"), _l("December"),
+    _l("January"),
+    _l("February"),
+    _l("March"),
+    _l("April"),
+    _l("May"),
+    _l("June"),
+    _l("July"),
+    _l("August"),
+    _l("September"),
+    _l("October"),
+    _l("November"),
+    _l("December"),
 ]
 ORG_NUMBER_IN_TEXT = re.compile(r"(\d{3})\s?(\d{3})\s?(\d{3})")
 
@@ -67,7 +83,8 @@ class ContractForm(FlaskForm):
         validators=[DataRequired(_l("Enter the supplier.")), Length(max=250)],
     )
     category_id = SelectField(
-        _l("Category"), coerce=coerce_optional_int,
+        _l("Category"),
+        coerce=coerce_optional_int,
         validators=[InputRequired(_l("Choose a category."))],
     )
     unit_id = SelectField(
@@ -84,7 +101,9 @@ class ContractForm(FlaskForm):
     signed_on = DateField(
         _l("Signed on"), description=_l("Leave empty while the contract is a draft.")
     )
-    start_date = DateField(_l("Start date"), validators=[InputRequired(_l("Enter the start date."))])
+    start_date = DateField(
+        _l("Start date"), validators=[InputRequired(_l("Enter the start date."))]
+    )
     end_date = DateField(
         _l("End date"), description=_l("Without options. Leave empty for open-ended contracts.")
     )
@@ -103,8 +122,11 @@ class ContractForm(FlaskForm):
     price_adjustment_month = SelectField(_l("Price adjustment month"), coerce=coerce_optional_int)
     has_wage_conditions = BooleanField(_l("Clause on wage and working conditions"))
     is_confidential = BooleanField(
-        _l("Confidential"), description=_l("Only the procurement office, auditors and the "
-                                           "contract's unit, owner and manager can see it.")
+        _l("Confidential"),
+        description=_l(
+            "Only the procurement office, auditors and the "
+            "contract's unit, owner and manager can see it."
+        ),
     )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10000)])
     version = HiddenField()
@@ -156,8 +178,11 @@ class ContractForm(FlaskForm):
 
     def values(self) -> dict:
         """The contract attributes this form sets, mapped explicitly."""
-        values = {name: getattr(self, name).data for name in services.CONTRACT_FIELDS
-                  if name != "supplier_id"}
+        values = {
+            name: getattr(self, name).data
+            for name in services.CONTRACT_FIELDS
+            if name != "supplier_id"
+        }
         values["supplier_id"] = self.supplier_obj.id if self.supplier_obj else None
         return values
 
@@ -199,9 +224,7 @@ class TerminateForm(FlaskForm):
     terminated_on = DateField(
         _l("Ends on"), validators=[InputRequired(_l("Enter the date the contract ends."))]
     )
-    termination_reason = TextAreaField(
-        _l("Reason"), validators=[Optional(), Length(max=5000)]
-    )
+    termination_reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=5000)])
 
 
 class ConfirmForm(FlaskForm):

@@ -87,9 +87,7 @@ def text_filter(terms: list[str], dialect: str) -> ColumnElement[bool] | None:
                 )
             )
         terms = [t for t in terms if len(t) < TRIGRAM]
-    conditions.extend(
-        Contract.search_text.like(f"%{escape_like(t)}%", escape="\\") for t in terms
-    )
+    conditions.extend(Contract.search_text.like(f"%{escape_like(t)}%", escape="\\") for t in terms)
     return and_(*conditions)
 
 
@@ -185,9 +183,12 @@ def fetch_page(base: Select, cq: ContractQuery, page_size: int, today: date) -> 
     """One page of contracts with the total, and cursors to the pages beside it."""
     dialect = Session.get_bind().dialect.name
     query = apply_filters(base, cq, today, dialect)
-    total = Session.scalar(
-        select(func.count()).select_from(query.with_only_columns(Contract.id).subquery())
-    ) or 0
+    total = (
+        Session.scalar(
+            select(func.count()).select_from(query.with_only_columns(Contract.id).subquery())
+        )
+        or 0
+    )
     column, nullable = SORT_COLUMNS.get(cq.sort, SORT_COLUMNS["reference"])
     descending = cq.descending
     backwards = False
@@ -202,8 +203,10 @@ def fetch_page(base: Select, cq: ContractQuery, page_size: int, today: date) -> 
             query = query.where(_before(column, nullable, value, row_id, descending))
         else:
             query = query.where(_after(column, nullable, value, row_id, descending))
-    order = _reverse_order(column, nullable, descending) if backwards else _order(
-        column, nullable, descending
+    order = (
+        _reverse_order(column, nullable, descending)
+        if backwards
+        else _order(column, nullable, descending)
     )
     rows = list(Session.scalars(query.order_by(*order).limit(page_size + 1)).unique())
     has_more = len(rows) > page_size

@@ -184,7 +184,9 @@ def restore_contract(contract: Contract) -> None:
     audit.record_update(contract, before, action="restore", contract_id=contract.id)
 
 
-def add_option(contract: Contract, extension_months: int, exercise_deadline: date) -> ContractOption:
+def add_option(
+    contract: Contract, extension_months: int, exercise_deadline: date
+) -> ContractOption:
     option = ContractOption(
         contract=contract, extension_months=extension_months, exercise_deadline=exercise_deadline
     )
@@ -263,10 +265,9 @@ def visible_contracts(user: User | None = None, *, deleted: bool = False) -> Sel
 def get_visible_contract(contract_id: int, user: User | None = None) -> Contract | None:
     """The contract when the user may see it; deleted ones only for editors."""
     user = user if user is not None else current_user
-    contract = Session.scalar(
-        visible_contracts(user).where(Contract.id == contract_id)
-    )
+    contract = Session.scalar(visible_contracts(user).where(Contract.id == contract_id))
     if contract is None and user.can_edit:
-        contract = Session.scalar(visible_contracts(user, deleted=True).where(Contract.id == contract_id))
+        contract = Session.scalar(
+            visible_contracts(user, deleted=True).where(Contract.id == contract_id)
+        )
     return contract
-

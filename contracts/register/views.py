@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -63,9 +61,7 @@ def _query_from_args() -> ContractQuery:
 @login_required
 def contract_list():
     cq = _query_from_args()
-    page = fetch_page(
-        services.visible_contracts(), cq, current_app.config["PAGE_SIZE"], today()
-    )
+    page = fetch_page(services.visible_contracts(), cq, current_app.config["PAGE_SIZE"], today())
     filters = {k: v for k, v in request.args.items() if k not in {"after", "before", "page"} and v}
     return render_template(
         "register/contract_list.html",
@@ -233,8 +229,13 @@ def contract_delete(contract_id: int):
     if ConfirmForm().validate_on_submit():
         services.soft_delete_contract(contract)
         Session.commit()
-        flash(_("Contract %(ref)s deleted. It can be restored from its page.",
-                ref=contract.reference), "success")
+        flash(
+            _(
+                "Contract %(ref)s deleted. It can be restored from its page.",
+                ref=contract.reference,
+            ),
+            "success",
+        )
     return redirect(url_for("register.contract_list"))
 
 

@@ -31,8 +31,10 @@ def regulation_part(
     None when the value is unknown or no thresholds were in force on the day.
     """
     thresholds = thresholds_on(day)
-    eea_kind = ThresholdKind.EEA_WORKS if kind == CategoryKind.WORKS else (
-        ThresholdKind.EEA_GOODS_SERVICES
+    eea_kind = (
+        ThresholdKind.EEA_WORKS
+        if kind == CategoryKind.WORKS
+        else (ThresholdKind.EEA_GOODS_SERVICES)
     )
     needed = (ThresholdKind.MINIMUM, ThresholdKind.NATIONAL, eea_kind)
     if value is None or any(k not in thresholds for k in needed):
