@@ -83,6 +83,8 @@ ACTION_LABELS = {
     "restore": _l("Restored"),
     "terminate": _l("Terminated"),
     "option_decision": _l("Option decided"),
+    "cancel_termination": _l("Termination cancelled"),
+    "password_change": _l("Password changed"),
     "demo_seed": _l("Demo data created"),
 }
 
@@ -94,6 +96,44 @@ ENTITY_LABELS = {
     "units": _l("Unit"),
     "categories": _l("Category"),
     "users": _l("User"),
+    "thresholds": _l("Threshold"),
+}
+
+# Names of the audited columns, for the change history.
+FIELD_LABELS = {
+    "reference": _l("Contract number"),
+    "title": _l("Title"),
+    "description": _l("Description"),
+    "supplier_id": _l("Supplier"),
+    "category_id": _l("Category"),
+    "unit_id": _l("Unit"),
+    "owner_id": _l("Contract owner"),
+    "manager_id": _l("Contract manager"),
+    "procedure": _l("Procurement procedure"),
+    "is_framework": _l("Framework agreement"),
+    "estimated_value": _l("Estimated total value"),
+    "annual_value": _l("Annual value"),
+    "signed_on": _l("Signed on"),
+    "start_date": _l("Start date"),
+    "end_date": _l("End date"),
+    "notice_months": _l("Notice period (months)"),
+    "price_adjustment_index": _l("Price adjustment index"),
+    "price_adjustment_month": _l("Price adjustment month"),
+    "has_wage_conditions": _l("Clause on wage and working conditions"),
+    "is_confidential": _l("Confidential"),
+    "notes": _l("Notes"),
+    "terminated_on": _l("Terminated, ends on"),
+    "termination_reason": _l("Reason"),
+    "current_end_date": _l("Current end date"),
+    "max_end_date": _l("Latest possible end date"),
+    "deleted_at": _l("Deleted"),
+    "extension_months": _l("Extension (months)"),
+    "exercise_deadline": _l("Exercise deadline"),
+    "decision": _l("Decision"),
+    "decided_on": _l("Decided on"),
+    "decided_by_id": _l("Decided by"),
+    "amended_on": _l("Date"),
+    "value_change": _l("Change in value (NOK excl. VAT)"),
 }
 
 

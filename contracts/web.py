@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Flask, render_template, request, session
+from flask import Flask, abort, render_template, request, session
 from flask_babel import format_date, get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -14,6 +14,7 @@ from contracts.labels import (
     ACTION_LABELS,
     CATEGORY_KIND_LABELS,
     ENTITY_LABELS,
+    FIELD_LABELS,
     OPTION_DECISION_LABELS,
     PROCEDURE_LABELS,
     REGULATION_PART_LABELS,
@@ -67,6 +68,13 @@ def format_day(value) -> str:
 def register_web(app: Flask) -> None:
     """Install headers, error handlers and template globals."""
 
+    @app.before_request
+    def refuse_nul_bytes():
+        # No browser sends NUL in text; PostgreSQL cannot store or compare it (a 500).
+        for values in (request.args, request.form):
+            if any("\x00" in value for _key, value in values.items(multi=True)):
+                abort(400)
+
     @app.after_request
     def security_headers(response):
         response.headers["Content-Security-Policy"] = CSP
@@ -112,5 +120,6 @@ def register_web(app: Flask) -> None:
         THRESHOLD_KIND_LABELS=THRESHOLD_KIND_LABELS,
         ACTION_LABELS=ACTION_LABELS,
         ENTITY_LABELS=ENTITY_LABELS,
+        FIELD_LABELS=FIELD_LABELS,
         get_locale=get_locale,
     )

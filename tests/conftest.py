@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from flask import request_started
+from flask.globals import app_ctx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -66,6 +68,18 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         drop()
 
 
+def _start_request(sender, **extra) -> None:
+    """Make each test-client request start the way it does in production."""
+    # Fixture `db` holds one app context open and Flask reuses it for every test-client
+    # request, so `g` (Flask-Login's current user, Babel's locale) would carry over from
+    # one client to the next. Each request gets its own `g`.
+    app_ctx.g = sender.app_ctx_globals_class()
+    # What the test set up exists before the request, so a view's Session.rollback()
+    # (error pages, form errors) undoes only the view's own work. Committing only releases
+    # the savepoint: the outer transaction is still rolled back after the test.
+    Session.commit()
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     from wsgi import create_app
@@ -81,6 +95,7 @@ def app(database_url, tmp_path_factory):
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    request_started.connect(_start_request, app)
     yield app
     app.extensions["engine"].dispose()
 

@@ -148,7 +148,9 @@ def update_user(
         user.password_hash = hash_password(password)
     if not is_active or password:
         end_all_sessions(user)
-    audit.record_update(user, before, summary="password changed" if password else None)
+    # The hash itself is never audited; the action says that it changed.
+    audit.record_update(user, before, action="password_change" if password else "update",
+                        summary=user.email if password else None)
     return user
 
 

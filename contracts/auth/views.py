@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -28,8 +29,8 @@ from contracts.parties.services import all_units
 bp = Blueprint("auth", __name__)
 
 USER_ERRORS = {
-    "email_taken": ("email", "A user with this e-mail address already exists."),
-    "password_short": ("password", "The password is too short."),
+    "email_taken": ("email", _l("A user with this e-mail address already exists.")),
+    "password_short": ("password", _l("The password is too short.")),
 }
 
 
@@ -102,7 +103,7 @@ def user_list():
 
 def _apply_user_error(form: UserForm, error: services.UserError) -> None:
     field, message = USER_ERRORS.get(str(error), ("email", str(error)))
-    getattr(form, field).errors.append(_(message))
+    getattr(form, field).errors.append(str(message))
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

@@ -98,7 +98,7 @@ def name_taken(model: type[Unit] | type[Category], name: str, obj_id: int | None
     query = (
         select(func.count())
         .select_from(model)
-        .where(func.lower(model.name) == name.strip().lower())
+        .where(unicode_lower(model.name) == name.strip().lower())  # folds Æ/Ø/Å on SQLite too
     )
     if obj_id is not None:
         query = query.where(model.id != obj_id)

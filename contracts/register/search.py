@@ -156,6 +156,16 @@ def decode_cursor(cursor: str) -> tuple[Any, int] | None:
             value = date.fromisoformat(value["d"]) if "d" in value else Decimal(value["n"])
         if not isinstance(row_id, int) or not isinstance(value, str | int | date | Decimal | None):
             return None
+        if isinstance(row_id, bool) or isinstance(value, bool):  # JSON true/false
+            return None
+        # What the database can bind: ids are 32-bit on PostgreSQL, amounts Numeric(14, 2),
+        # and PostgreSQL text cannot hold NUL.
+        if not -(2**31) <= row_id < 2**31:
+            return None
+        if isinstance(value, Decimal) and not (value.is_finite() and abs(value) < 10**12):
+            return None
+        if isinstance(value, str) and ("\x00" in value or len(value) > 700):
+            return None
         return value, row_id
     except (ValueError, TypeError, KeyError, binascii.Error, ArithmeticError):
         return None
@@ -163,12 +173,13 @@ def decode_cursor(cursor: str) -> tuple[Any, int] | None:
 
 def _after(column: Any, nullable: bool, value: Any, row_id: int, descending: bool):
     """Rows that come after (value, id) in the order; NULLs sort last in both directions."""
+    if value is None:
+        # Checked first: SQL cannot compare with NULL (and SQLAlchemy refuses to try).
+        return and_(column.is_(None), Contract.id < row_id if descending else Contract.id > row_id)
     beyond = column < value if descending else column > value
     same = and_(column == value, Contract.id < row_id if descending else Contract.id > row_id)
     if not nullable:
         return or_(beyond, same)
-    if value is None:
-        return and_(column.is_(None), Contract.id < row_id if descending else Contract.id > row_id)
     return or_(beyond, same, column.is_(None))
 
 
@@ -196,6 +207,8 @@ def fetch_page(base: Select, cq: ContractQuery, page_size: int, today: date) -> 
     if cq.before and not cq.after:
         cursor = decode_cursor(cq.before)
         backwards = cursor is not None
+    if cursor is not None and not _cursor_fits(cursor[0], cq.sort):
+        cursor, backwards = None, False  # tampered: PostgreSQL cannot compare, say, a date to text
     if cursor is not None:
         value, row_id = cursor
         if backwards:
@@ -224,17 +237,24 @@ def fetch_page(base: Select, cq: ContractQuery, page_size: int, today: date) -> 
     return ContractPage(rows=rows, total=total, next_cursor=next_cursor, prev_cursor=prev_cursor)
 
 
+def _cursor_fits(value: Any, sort: str) -> bool:
+    """Whether a cursor's sort value has the type of the sort column."""
+    if value is None:
+        return SORT_COLUMNS.get(sort, SORT_COLUMNS["reference"])[1]
+    return isinstance(value, {"end": date, "value": Decimal}.get(sort, str))
+
+
 def _before(column: Any, nullable: bool, value: Any, row_id: int, descending: bool):
     """Rows that come before (value, id) in the order (the mirror of _after)."""
-    earlier = column > value if descending else column < value
-    same = and_(column == value, Contract.id > row_id if descending else Contract.id < row_id)
-    if not nullable:
-        return or_(earlier, same)
     if value is None:
         return or_(
             column.is_not(None),
             and_(column.is_(None), Contract.id > row_id if descending else Contract.id < row_id),
         )
+    earlier = column > value if descending else column < value
+    same = and_(column == value, Contract.id > row_id if descending else Contract.id < row_id)
+    if not nullable:
+        return or_(earlier, same)
     return and_(column.is_not(None), or_(earlier, same))
 
 

@@ -24,6 +24,7 @@ from contracts.register.models import (
     ContractOption,
     OptionDecision,
 )
+from contracts.rules.models import Procedure
 
 # The attributes a contract form may set; anything else posted is ignored.
 CONTRACT_FIELDS = (
@@ -117,6 +118,9 @@ def _apply(contract: Contract, values: dict[str, Any]) -> None:
             if isinstance(value, str):
                 value = value.strip() or None
             setattr(contract, key, value)
+    # Forms post the procedure as text (and str.strip() turns a StrEnum into plain text).
+    if contract.procedure is not None:
+        contract.procedure = Procedure(contract.procedure)
     contract.is_framework = bool(contract.is_framework)
     contract.has_wage_conditions = bool(contract.has_wage_conditions)
     contract.is_confidential = bool(contract.is_confidential)
@@ -165,7 +169,7 @@ def cancel_termination(contract: Contract) -> None:
     contract.terminated_on = None
     contract.termination_reason = None
     refresh_derived(contract)
-    audit.record_update(contract, before, contract_id=contract.id, summary="termination cancelled")
+    audit.record_update(contract, before, action="cancel_termination", contract_id=contract.id)
 
 
 def soft_delete_contract(contract: Contract) -> None:

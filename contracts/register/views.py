@@ -9,11 +9,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.audit.services import history_for_contract
 from contracts.auth.access import editor_required
+from contracts.auth.models import Role
 from contracts.auth.services import active_users
 from contracts.clock import today
 from contracts.db import Session
 from contracts.parties.services import all_categories, all_units
 from contracts.register import services
+from contracts.register.history import readable_history
 from contracts.register.forms import (
     AmendmentForm,
     ConfirmForm,
@@ -127,7 +129,7 @@ def contract_detail(contract_id: int):
         part=part,
         part_day=day,
         thresholds=thresholds,
-        history=history_for_contract(contract.id),
+        history=readable_history(history_for_contract(contract.id)),
         option_form=OptionForm(),
         amendment_form=AmendmentForm(),
         terminate_form=TerminateForm(),
@@ -149,6 +151,9 @@ def contract_edit(contract_id: int):
         form.supplier.data = supplier_label(contract.supplier)
         form.procedure.data = contract.procedure.value
         form.version.data = str(contract.version)
+    elif not isinstance(form.supplier.data, str):
+        # Left out of a POST, the field keeps the Supplier object from obj=contract.
+        form.supplier.data = ""
     if form.validate_on_submit():
         try:
             expected = int(form.version.data or 0)
@@ -279,7 +284,9 @@ def option_add(contract_id: int):
 
 
 def _can_decide_options(contract: Contract) -> bool:
-    """Editors, and the contract's owner, who decides on extensions."""
+    """Editors, and the contract's owner, who decides on extensions; auditors only read."""
+    if current_user.role == Role.AUDITOR:
+        return False
     return current_user.can_edit or contract.owner_id == current_user.id
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from contracts.audit import services as audit
 from contracts.db import Session
 from contracts.parties.models import CategoryKind
 from contracts.rules.models import RegulationPart, Threshold, ThresholdKind
@@ -48,3 +49,29 @@ def regulation_part(
     else:
         part = RegulationPart.PARTS_I_III
     return part, {k: thresholds[k] for k in needed}
+
+
+def threshold_exists(kind: str, valid_from: date) -> bool:
+    return (
+        Session.scalar(
+            select(Threshold.id).where(Threshold.kind == kind, Threshold.valid_from == valid_from)
+        )
+        is not None
+    )
+
+
+def add_threshold(kind: str, value: Decimal, valid_from: date, source: str) -> Threshold:
+    """Record a new threshold value from a date; earlier values stay for older contracts."""
+    threshold = Threshold(
+        kind=ThresholdKind(kind), value=value, valid_from=valid_from, source=source.strip()
+    )
+    Session.add(threshold)
+    audit.record_create(threshold, summary=f"{threshold.kind.value} {value} from {valid_from}")
+    return threshold
+
+
+def delete_threshold(threshold: Threshold) -> None:
+    """Remove a value entered by mistake."""
+    audit.record_delete(threshold)
+    Session.delete(threshold)
+    Session.flush()

@@ -1,0 +1,1 @@
+"""Method templates, follow-up plans, activities and gains."""

@@ -1,0 +1,1 @@
+"""The clock: the scheduler process and its jobs."""

@@ -1,0 +1,84 @@
+"""In a real Chromium: log in and register a contract through the real form."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from contracts.auth.models import Role
+from contracts.db import Session
+from contracts.register.models import Contract
+from tests import factories
+
+
+def test_procurement_officer_registers_a_contract(page, live_server):
+    officer = factories.make_user(role=Role.PROCUREMENT, name="Ingrid Innkjøper")
+    unit = factories.make_unit("Helse og omsorg")
+    category = factories.make_category("Renhold")
+    supplier = factories.make_supplier("Østre Renhold AS")
+    Session.flush()
+
+    page.goto("/contracts")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label(re.compile("E-post|E-mail")).fill(officer.email)
+    page.get_by_label(re.compile("Passord|Password")).fill(factories.PASSWORD)
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/contracts$"))
+
+    page.goto("/contracts/new")
+    page.fill("#reference", "2026/0042")
+    page.fill("#title", "Renhold av Bakkehaugen sykehjem")
+    page.fill("#supplier", supplier.org_number_display)
+    page.select_option("#category_id", str(category.id))
+    page.select_option("#unit_id", str(unit.id))
+    page.select_option("#owner_id", str(officer.id))
+    page.select_option("#procedure", "open_competition")
+    page.fill("#estimated_value", "1 250 000,50")
+    page.fill("#signed_on", "2026-01-15")
+    page.fill("#start_date", "2026-02-01")
+    page.fill("#end_date", "2028-01-31")
+    page.fill("#notice_months", "3")
+    page.check("#has_wage_conditions")
+    page.locator("form button[type=submit]").click()
+
+    expect(page.locator("h1")).to_have_text("Renhold av Bakkehaugen sykehjem")
+    expect(page.get_by_role("status").first).to_contain_text("2026/0042")
+    contract = Session.scalar(select(Contract).where(Contract.reference == "2026/0042"))
+    assert contract is not None
+    assert str(contract.estimated_value) == "1250000.50"
+    assert contract.supplier_id == supplier.id
+    assert contract.has_wage_conditions is True
+    # The change history on the page shows who registered it.
+    expect(page.locator("#history-h + table")).to_contain_text(officer.email)
+
+
+def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(page, live_server):
+    officer = factories.make_user(role=Role.PROCUREMENT)
+    page.goto("/login")
+    page.fill("#email", officer.email)
+    page.fill("#password", factories.PASSWORD)
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+
+    before = Session.scalar(select(Contract.id).order_by(Contract.id.desc()).limit(1))
+    page.goto("/contracts/new")
+    page.fill("#reference", "2026/0043")
+    page.fill("#title", "Skoleskyss")
+    page.fill("#supplier", "999 999 999")
+    page.fill("#estimated_value", "-5")
+    page.fill("#start_date", "2026-02-01")
+    page.fill("#end_date", "2025-01-31")
+    page.locator("form button[type=submit]").click()
+
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    for field in ("supplier", "estimated_value", "end_date", "category_id", "unit_id"):
+        expect(page.locator(f"#{field}-error")).to_be_visible()
+        expect(page.locator(f"#{field}")).to_have_attribute("aria-invalid", "true")
+    # What the user typed comes back.
+    expect(page.locator("#title")).to_have_value("Skoleskyss")
+    after = Session.scalar(select(Contract.id).order_by(Contract.id.desc()).limit(1))
+    assert after == before

@@ -1,0 +1,218 @@
+"""CSRF protection: with CSRF on (as in production), every POST without a valid token is
+refused with 400 and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from contracts.audit.models import AuditEvent
+from contracts.auth.models import Role, UserSession
+from contracts.db import Base, Session
+from contracts.register import services as register_services
+from contracts.register.models import Contract
+from tests import factories
+from tests.conftest import TODAY
+
+
+@pytest.fixture
+def csrf_app(db, database_url):
+    """A second app like production: CSRF on, sharing the test's rolled-back connection."""
+    from wsgi import create_app
+
+    connection = db.session_factory.kw["bind"]
+    assert isinstance(connection, Connection)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "x",
+            "WTF_CSRF_ENABLED": True,
+            "FIXED_TODAY": TODAY,
+        }
+    )
+    # create_app binds the global Session to its own engine: back to the test's connection.
+    Session.configure(bind=connection)
+    yield app
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def objects():
+    """Something for every URL argument, with an editor's session (the app runs each
+    request in its own app context, whose teardown closes the Session: commit first)."""
+    admin = factories.make_user(Role.ADMIN)
+    contract = factories.make_contract(owner_id=admin.id)
+    option = register_services.add_option(contract, 12, date(2027, 6, 1))
+    values = {
+        "admin": admin,
+        "contract_id": contract.id,
+        "option_id": option.id,
+        "user_id": factories.make_user(Role.OWNER).id,
+        "unit_id": factories.make_unit().id,
+        "category_id": factories.make_category().id,
+        "supplier_id": factories.make_supplier().id,
+    }
+    Session.commit()
+    return values
+
+
+def _path(app, rule, objects) -> str:
+    values = {}
+    for name in rule.arguments:
+        if name == "obj_id":
+            kind = rule.endpoint.split(".")[-1].split("_")[0]  # unit, category, supplier
+            values[name] = objects[f"{kind}_id"]
+        else:
+            assert name in objects, f"no test object for {rule.endpoint} argument {name}"
+            values[name] = objects[name]
+    return app.url_map.bind("localhost").build(rule.endpoint, values)
+
+
+def _form_data(endpoint: str, objects) -> dict[str, str]:
+    """Valid data, so that each POST would change something if it got through."""
+    admin = objects["admin"]
+    user_form = {
+        "email": "csrf@test.kommune.no",
+        "name": "Ny bruker",
+        "role": "procurement",
+        "unit_id": "",
+        "is_active": "y",
+        "password": "a long enough password",
+    }
+    return {
+        "auth.login": {"email": admin.email, "password": factories.PASSWORD},
+        "auth.set_locale": {"locale": "en"},
+        "auth.user_new": user_form,
+        "auth.user_edit": user_form,
+        "parties.unit_new": {"name": "Ny enhet"},
+        "parties.unit_edit": {"name": "Nytt enhetsnavn"},
+        "parties.category_new": {"name": "Ny kategori", "kind": "services"},
+        "parties.category_edit": {"name": "Nytt kategorinavn", "kind": "goods"},
+        "parties.supplier_new": {"name": "Ny Leverandør AS"},
+        "parties.supplier_edit": {"name": "Nytt Leverandørnavn AS"},
+        "register.contract_terminate": {"terminated_on": "2026-06-30"},
+        "register.option_add": {"extension_months": "12", "exercise_deadline": "2027-01-01"},
+        "register.option_decide": {"decision": "exercised", "decided_on": "2026-03-01"},
+        "register.amendment_add": {"amended_on": "2026-03-01", "description": "Ny pris"},
+    }.get(endpoint, {})
+
+
+def _state(db) -> dict[str, int]:
+    """Row counts of every table; every change also appends an audit event."""
+    return {
+        table.name: db.scalar(select(func.count()).select_from(table))
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def _csrf_token(client, path: str) -> str:
+    html = client.get(path).text
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*>', html)
+    assert match, f"no csrf_token field on {path}"
+    return re.search(r'value="([^"]+)"', match.group(0)).group(1)
+
+
+def _log_in(app, client, user) -> None:
+    """factories.log_in inside this app's context: the context a request or session
+    transaction pushes for the app ends with Session.remove(), which would drop the new
+    login session unless it is committed first."""
+    with app.app_context():
+        factories.log_in(client, user)
+        Session.commit()
+
+
+def _logged_in(client) -> bool:
+    return client.get("/").status_code == 200
+
+
+def test_every_post_without_a_token_is_refused(csrf_app, db, objects):
+    client = csrf_app.test_client()
+    _log_in(csrf_app, client, objects["admin"])
+    assert _logged_in(client)
+
+    rules = [
+        rule
+        for rule in csrf_app.url_map.iter_rules()
+        if "POST" in rule.methods and rule.endpoint != "static"
+    ]
+    assert len(rules) >= 20
+    failures = []
+    for rule in sorted(rules, key=lambda r: r.endpoint):
+        path = _path(csrf_app, rule, objects)
+        data = _form_data(rule.endpoint, objects)
+        for label, extra in (("no token", {}), ("bad token", {"csrf_token": "forged"})):
+            before = _state(db)
+            response = client.post(path, data=data | extra)
+            after = _state(db)
+            if response.status_code != 400:
+                failures.append(f"{rule.endpoint} ({label}): {response.status_code}")
+            if after != before:
+                changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+                failures.append(f"{rule.endpoint} ({label}) changed rows: {changed}")
+        # A refused logout leaves the user logged in; a refused change leaves them too.
+        if not _logged_in(client):
+            failures.append(f"{rule.endpoint}: the admin was logged out")
+    assert failures == []
+
+    db.expire_all()
+    contract = db.get(Contract, objects["contract_id"])
+    assert contract.deleted_at is None
+    assert contract.terminated_on is None
+
+
+def test_refused_post_shows_an_error_page(csrf_app, objects):
+    client = csrf_app.test_client()
+    _log_in(csrf_app, client, objects["admin"])
+    response = client.post("/units/new", data={"name": "Ny enhet"})
+    assert response.status_code == 400
+    assert "Content-Security-Policy" in response.headers
+    assert "<html" in response.text
+
+
+def test_post_with_the_token_goes_through(csrf_app, db, objects):
+    """The control: the same kind of POST with the page's token does change things."""
+    client = csrf_app.test_client()
+    _log_in(csrf_app, client, objects["admin"])
+    events = db.scalar(select(func.count()).select_from(AuditEvent))
+
+    token = _csrf_token(client, "/units/new")
+    response = client.post("/units/new", data={"name": "Ny enhet", "csrf_token": token})
+    assert response.status_code == 302
+
+    contract_id = objects["contract_id"]
+    token = _csrf_token(client, f"/contracts/{contract_id}")
+    response = client.post(f"/contracts/{contract_id}/delete", data={"csrf_token": token})
+    assert response.status_code == 302
+
+    assert db.scalar(select(func.count()).select_from(AuditEvent)) == events + 2
+    db.expire_all()
+    assert db.get(Contract, contract_id).deleted_at is not None
+
+
+def test_login_without_a_token_is_refused(csrf_app, db):
+    user = factories.make_user(Role.OWNER)
+    Session.commit()
+    client = csrf_app.test_client()
+
+    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 400
+    assert not _logged_in(client)
+    assert (
+        db.scalar(
+            select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id)
+        )
+        == 0
+    )
+
+    token = _csrf_token(client, "/login")
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": factories.PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert _logged_in(client)

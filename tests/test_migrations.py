@@ -1,0 +1,117 @@
+"""The migrations build, from an empty database, exactly the schema the models describe."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+import contracts.models  # noqa: F401  (fills the metadata)
+from contracts.db import Base, make_engine
+from contracts.dbcli import alembic_config
+
+SEEDED_THRESHOLDS = 16
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """The same filter as migrations/env.py: the hand-made search index (SQLite's full-text
+    tables, PostgreSQL's pg_trgm index) is not in the models."""
+    if type_ == "table" and name and name.startswith("contract_search"):
+        return False
+    return not (type_ == "index" and name == "ix_contracts_search_text_trgm")
+
+
+@pytest.fixture
+def empty_database_url(database_url, tmp_path) -> Iterator[str]:
+    """A new, empty database on the engine the suite runs on, dropped afterwards."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"kr_migr_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _schema_diff(url: str) -> list:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"include_object": include_object, "compare_type": True}
+            )
+            return compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def _inspect(url: str, check):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return check(conn)
+    finally:
+        engine.dispose()
+
+
+def _table_names(url: str) -> set[str]:
+    return _inspect(url, lambda conn: set(inspect(conn).get_table_names()))
+
+
+def _threshold_count(url: str) -> int:
+    return _inspect(
+        url, lambda conn: conn.execute(text("SELECT count(*) FROM thresholds")).scalar()
+    )
+
+
+def _search_index_exists(url: str) -> bool:
+    def check(conn) -> bool:
+        if conn.dialect.name == "sqlite":
+            query = "SELECT count(*) FROM sqlite_master WHERE name = 'contract_search'"
+        else:
+            query = (
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_contracts_search_text_trgm'"
+            )
+        return conn.execute(text(query)).scalar() == 1
+
+    return _inspect(url, check)
+
+
+def test_empty_database_upgrades_to_the_models(empty_database_url):
+    assert _table_names(empty_database_url) == set()
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "head")
+
+    assert _schema_diff(empty_database_url) == []
+    # And through migrations/env.py itself: `flask db revision` would find nothing to add.
+    command.check(config)
+    assert _threshold_count(empty_database_url) == SEEDED_THRESHOLDS
+    assert _search_index_exists(empty_database_url)
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_database_url):
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "head")
+
+    command.downgrade(config, "base")
+    # Only Alembic's own bookkeeping table may be left behind.
+    assert _table_names(empty_database_url) <= {"alembic_version"}
+    assert not _search_index_exists(empty_database_url)
+
+    command.upgrade(config, "head")
+    assert _schema_diff(empty_database_url) == []
+    assert _threshold_count(empty_database_url) == SEEDED_THRESHOLDS
+    assert _search_index_exists(empty_database_url)
