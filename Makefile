@@ -35,7 +35,7 @@ translations: $(VENV)/.installed ## Compile the message catalogues
 
 extract: $(VENV)/.installed ## Extract messages and update the catalogues
 	$(VENV)/bin/pybabel extract --ignore-dirs '.* __pycache__ node_modules' -F babel.cfg -k _l -k lazy_gettext -o contracts/translations/messages.pot .
-	$(VENV)/bin/pybabel update -N -i contracts/translations/messages.pot -d contracts/translations
+	$(VENV)/bin/pybabel update -N --ignore-obsolete -i contracts/translations/messages.pot -d contracts/translations
 
 migrate: install ## Upgrade the database to the newest migration
 	$(FLASK) db upgrade

@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from contracts.home.views import bp as home_bp
     from contracts.parties.views import bp as parties_bp
     from contracts.register.views import bp as register_bp
+    from contracts.rules.views import bp as rules_bp
     from contracts.web import register_web, select_locale
 
     app = Flask(__name__, instance_relative_config=True)
@@ -47,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.user_loader(load_session)
 
-    for blueprint in (home_bp, auth_bp, parties_bp, register_bp):
+    for blueprint in (home_bp, auth_bp, parties_bp, register_bp, rules_bp):
         app.register_blueprint(blueprint)
     for group in (db_cli, users_cli, demo_cli):
         app.cli.add_command(group)

@@ -22,9 +22,7 @@ UNMANAGED_INDEXES = frozenset({"ix_contracts_search_text_trgm"})
 def include_object(obj, name, type_, reflected, compare_to):
     if type_ == "table" and name and name.startswith(UNMANAGED_PREFIXES):
         return False
-    if type_ == "index" and name in UNMANAGED_INDEXES:
-        return False
-    return True
+    return not (type_ == "index" and name in UNMANAGED_INDEXES)
 
 
 def database_url() -> str:

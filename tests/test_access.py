@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from contracts.audit.models import AuditEvent
-from contracts.auth.models import Role
+from contracts.auth.models import Role, User
+from contracts.db import Session
 from contracts.register import services as register_services
 from contracts.register.models import ContractOption, OptionDecision
+from contracts.rules.models import Threshold
 from tests import factories
 
 ANONYMOUS = "anonymous"
@@ -73,6 +75,11 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("register.option_decide", "POST"): EDITORS,
     ("register.option_delete", "POST"): EDITORS,
     ("register.amendment_add", "POST"): EDITORS,
+    ("rules.threshold_list", "GET"): frozenset(
+        {Role.ADMIN.value, Role.PROCUREMENT.value, Role.AUDITOR.value}
+    ),
+    ("rules.threshold_add", "POST"): ADMIN,
+    ("rules.threshold_delete", "POST"): ADMIN,
 }
 
 # POSTs that only touch the visitor's own browser session, open to everyone (auditors too).
@@ -82,6 +89,54 @@ SESSION_ONLY_POSTS = frozenset(
 
 # Minimal form data per POST; the rest post nothing and get a form error or a redirect.
 FORM_DATA = {("auth.set_locale", "POST"): {"locale": "nb"}}
+
+_NEW_USER = {
+    "email": "ny.bruker@test.kommune.no",
+    "name": "Ny Bruker",
+    "role": "procurement",
+    "unit_id": "",
+    "is_active": "y",
+    "password": "a long enough password",
+}
+
+
+def valid_form_data(endpoint: str, world: World) -> dict[str, str]:
+    """Valid data per POST, so that a request that wrongly got through would change something."""
+    contract = {
+        "reference": "GYLDIG-1",
+        "title": "Brøyting av kommunale veier",
+        "supplier": world.supplier_org,
+        "category_id": str(world.category_id),
+        "unit_id": str(world.unit_id),
+        "procedure": "open_competition",
+        "start_date": "2026-01-01",
+        "end_date": "2027-12-31",
+        "version": "1",
+    }
+    return {
+        "auth.set_locale": {"locale": "en"},
+        "auth.user_new": _NEW_USER,
+        "auth.user_edit": _NEW_USER,
+        "parties.unit_new": {"name": "Ny enhet"},
+        "parties.unit_edit": {"name": "Nytt enhetsnavn"},
+        "parties.category_new": {"name": "Ny kategori", "kind": "services"},
+        "parties.category_edit": {"name": "Nytt kategorinavn", "kind": "goods"},
+        "parties.supplier_new": {"name": "Ny Leverandør AS"},
+        "parties.supplier_edit": {"name": "Nytt Leverandørnavn AS"},
+        "register.contract_new": contract,
+        "register.contract_edit": contract,
+        "register.contract_terminate": {"terminated_on": "2026-06-30"},
+        "register.option_add": {"extension_months": "12", "exercise_deadline": "2027-01-01"},
+        "register.option_decide": {"decision": "exercised", "decided_on": "2026-03-01"},
+        "register.amendment_add": {"amended_on": "2026-03-01", "description": "Ny pris"},
+        "rules.threshold_add": {
+            "kind": "national",
+            "value": "1 400 000",
+            "valid_from": "2026-07-01",
+            "source": "regjeringen.no",
+        },
+    }.get(endpoint, {})
+
 
 # What an allowed request may answer: a page, a redirect, a form error or an edit conflict.
 ALLOWED_STATUSES = {200, 302, 409, 422}
@@ -111,13 +166,16 @@ class World:
     unit_id: int
     category_id: int
     supplier_id: int
+    supplier_org: str
     user_id: int
+    threshold_id: int
 
     def arguments(self, endpoint: str, names: set[str]) -> dict[str, int]:
         by_name = {
             "contract_id": self.contract_id,
             "option_id": self.option_id,
             "user_id": self.user_id,
+            "threshold_id": self.threshold_id,
         }
         if endpoint.startswith("parties.unit_"):
             by_name["obj_id"] = self.unit_id
@@ -130,19 +188,27 @@ class World:
         return {name: by_name[name] for name in names}
 
 
-@pytest.fixture
-def world() -> World:
-    contract_owner = factories.make_user(Role.OWNER)
+def make_world(contract_owner: User | None = None) -> World:
+    """Create one object for every kind of URL argument."""
+    contract_owner = contract_owner or factories.make_user(Role.OWNER)
     contract = factories.make_contract(owner_id=contract_owner.id)
     option = register_services.add_option(contract, 12, date(2027, 6, 1))
+    supplier = factories.make_supplier()
     return World(
         contract_id=contract.id,
         option_id=option.id,
         unit_id=factories.make_unit().id,
         category_id=factories.make_category().id,
-        supplier_id=factories.make_supplier().id,
+        supplier_id=supplier.id,
+        supplier_org=supplier.org_number,
         user_id=factories.make_user(Role.OWNER).id,
+        threshold_id=Session.scalar(select(Threshold.id).limit(1)),
     )
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
 
 
 def _url(app, world: World, endpoint: str) -> str:
@@ -193,7 +259,7 @@ def test_refused_auditor_changes_nothing(app, login_as, world, db, endpoint):
     """A refused POST leaves no trace in the audit trail (so nothing was changed)."""
     auditor = login_as("auditor")
     before = db.scalar(select(func.count()).select_from(AuditEvent))
-    response = auditor.post(_url(app, world, endpoint), data={"confirm": "1"})
+    response = auditor.post(_url(app, world, endpoint), data=valid_form_data(endpoint, world))
     assert response.status_code == 403
     assert db.scalar(select(func.count()).select_from(AuditEvent)) == before
 

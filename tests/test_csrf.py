@@ -4,7 +4,6 @@ refused with 400 and changes nothing."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -13,10 +12,10 @@ from sqlalchemy.engine import Connection
 from contracts.audit.models import AuditEvent
 from contracts.auth.models import Role, UserSession
 from contracts.db import Base, Session
-from contracts.register import services as register_services
 from contracts.register.models import Contract
 from tests import factories
 from tests.conftest import TODAY
+from tests.test_access import World, make_world, valid_form_data
 
 
 @pytest.fixture
@@ -46,60 +45,21 @@ def objects():
     """Something for every URL argument, with an editor's session (the app runs each
     request in its own app context, whose teardown closes the Session: commit first)."""
     admin = factories.make_user(Role.ADMIN)
-    contract = factories.make_contract(owner_id=admin.id)
-    option = register_services.add_option(contract, 12, date(2027, 6, 1))
-    values = {
-        "admin": admin,
-        "contract_id": contract.id,
-        "option_id": option.id,
-        "user_id": factories.make_user(Role.OWNER).id,
-        "unit_id": factories.make_unit().id,
-        "category_id": factories.make_category().id,
-        "supplier_id": factories.make_supplier().id,
-    }
+    world = make_world(admin)
     Session.commit()
-    return values
+    return admin, world
 
 
-def _path(app, rule, objects) -> str:
-    values = {}
-    for name in rule.arguments:
-        if name == "obj_id":
-            kind = rule.endpoint.split(".")[-1].split("_")[0]  # unit, category, supplier
-            values[name] = objects[f"{kind}_id"]
-        else:
-            assert name in objects, f"no test object for {rule.endpoint} argument {name}"
-            values[name] = objects[name]
+def _path(app, rule, world: World) -> str:
+    values = world.arguments(rule.endpoint, set(rule.arguments))
     return app.url_map.bind("localhost").build(rule.endpoint, values)
 
 
-def _form_data(endpoint: str, objects) -> dict[str, str]:
+def _form_data(endpoint: str, admin, world: World) -> dict[str, str]:
     """Valid data, so that each POST would change something if it got through."""
-    admin = objects["admin"]
-    user_form = {
-        "email": "csrf@test.kommune.no",
-        "name": "Ny bruker",
-        "role": "procurement",
-        "unit_id": "",
-        "is_active": "y",
-        "password": "a long enough password",
-    }
-    return {
-        "auth.login": {"email": admin.email, "password": factories.PASSWORD},
-        "auth.set_locale": {"locale": "en"},
-        "auth.user_new": user_form,
-        "auth.user_edit": user_form,
-        "parties.unit_new": {"name": "Ny enhet"},
-        "parties.unit_edit": {"name": "Nytt enhetsnavn"},
-        "parties.category_new": {"name": "Ny kategori", "kind": "services"},
-        "parties.category_edit": {"name": "Nytt kategorinavn", "kind": "goods"},
-        "parties.supplier_new": {"name": "Ny Leverandør AS"},
-        "parties.supplier_edit": {"name": "Nytt Leverandørnavn AS"},
-        "register.contract_terminate": {"terminated_on": "2026-06-30"},
-        "register.option_add": {"extension_months": "12", "exercise_deadline": "2027-01-01"},
-        "register.option_decide": {"decision": "exercised", "decided_on": "2026-03-01"},
-        "register.amendment_add": {"amended_on": "2026-03-01", "description": "Ny pris"},
-    }.get(endpoint, {})
+    if endpoint == "auth.login":
+        return {"email": admin.email, "password": factories.PASSWORD}
+    return valid_form_data(endpoint, world)
 
 
 def _state(db) -> dict[str, int]:
@@ -131,8 +91,9 @@ def _logged_in(client) -> bool:
 
 
 def test_every_post_without_a_token_is_refused(csrf_app, db, objects):
+    admin, world = objects
     client = csrf_app.test_client()
-    _log_in(csrf_app, client, objects["admin"])
+    _log_in(csrf_app, client, admin)
     assert _logged_in(client)
 
     rules = [
@@ -143,8 +104,8 @@ def test_every_post_without_a_token_is_refused(csrf_app, db, objects):
     assert len(rules) >= 20
     failures = []
     for rule in sorted(rules, key=lambda r: r.endpoint):
-        path = _path(csrf_app, rule, objects)
-        data = _form_data(rule.endpoint, objects)
+        path = _path(csrf_app, rule, world)
+        data = _form_data(rule.endpoint, admin, world)
         for label, extra in (("no token", {}), ("bad token", {"csrf_token": "forged"})):
             before = _state(db)
             response = client.post(path, data=data | extra)
@@ -160,14 +121,15 @@ def test_every_post_without_a_token_is_refused(csrf_app, db, objects):
     assert failures == []
 
     db.expire_all()
-    contract = db.get(Contract, objects["contract_id"])
+    contract = db.get(Contract, world.contract_id)
     assert contract.deleted_at is None
     assert contract.terminated_on is None
 
 
 def test_refused_post_shows_an_error_page(csrf_app, objects):
+    admin, _world = objects
     client = csrf_app.test_client()
-    _log_in(csrf_app, client, objects["admin"])
+    _log_in(csrf_app, client, admin)
     response = client.post("/units/new", data={"name": "Ny enhet"})
     assert response.status_code == 400
     assert "Content-Security-Policy" in response.headers
@@ -176,15 +138,16 @@ def test_refused_post_shows_an_error_page(csrf_app, objects):
 
 def test_post_with_the_token_goes_through(csrf_app, db, objects):
     """The control: the same kind of POST with the page's token does change things."""
+    admin, world = objects
     client = csrf_app.test_client()
-    _log_in(csrf_app, client, objects["admin"])
+    _log_in(csrf_app, client, admin)
     events = db.scalar(select(func.count()).select_from(AuditEvent))
 
     token = _csrf_token(client, "/units/new")
     response = client.post("/units/new", data={"name": "Ny enhet", "csrf_token": token})
     assert response.status_code == 302
 
-    contract_id = objects["contract_id"]
+    contract_id = world.contract_id
     token = _csrf_token(client, f"/contracts/{contract_id}")
     response = client.post(f"/contracts/{contract_id}/delete", data={"csrf_token": token})
     assert response.status_code == 302
@@ -192,6 +155,31 @@ def test_post_with_the_token_goes_through(csrf_app, db, objects):
     assert db.scalar(select(func.count()).select_from(AuditEvent)) == events + 2
     db.expire_all()
     assert db.get(Contract, contract_id).deleted_at is not None
+
+
+def test_every_post_with_the_token_gets_through(csrf_app, db, objects):
+    admin, world = objects
+    client = csrf_app.test_client()
+    _log_in(csrf_app, client, admin)
+    token = _csrf_token(client, "/units/new")
+    statuses = {}
+    rules = sorted(
+        (r for r in csrf_app.url_map.iter_rules() if "POST" in r.methods),
+        # Deletions after the edits of the same objects (the contract after its option),
+        # and logging out last of all.
+        key=lambda r: (
+            r.endpoint == "auth.logout",
+            r.endpoint.endswith("_delete"),
+            r.endpoint == "register.contract_delete",
+            r.endpoint,
+        ),
+    )
+    for rule in rules:
+        data = _form_data(rule.endpoint, admin, world) | {"csrf_token": token}
+        response = client.post(_path(csrf_app, rule, world), data=data)
+        statuses[rule.endpoint] = response.status_code
+    assert {e: code for e, code in statuses.items() if code not in {200, 302, 409, 422}} == {}
+    assert not _logged_in(client)
 
 
 def test_login_without_a_token_is_refused(csrf_app, db):

@@ -149,8 +149,12 @@ def update_user(
     if not is_active or password:
         end_all_sessions(user)
     # The hash itself is never audited; the action says that it changed.
-    audit.record_update(user, before, action="password_change" if password else "update",
-                        summary=user.email if password else None)
+    audit.record_update(
+        user,
+        before,
+        action="password_change" if password else "update",
+        summary=user.email if password else None,
+    )
     return user
 
 

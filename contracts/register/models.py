@@ -156,7 +156,7 @@ class Contract(Base):
     @property
     def last_notice_day(self) -> date | None:
         """The last day notice can be given so the contract ends at its current end."""
-        if self.current_end_date is None or not self.notice_months:
+        if self.current_end_date is None or self.notice_months is None:
             return None
         return add_months(self.current_end_date, -self.notice_months)
 
