@@ -495,6 +495,6 @@ def seed_command(n_contracts: int, n_suppliers: int | None, if_empty: bool) -> N
     click.echo(f"Demo data: {result['contracts']} contracts, {result['suppliers']} suppliers.")
     if result["passwords"]:
         path = _write_accounts(result["passwords"])
-        click.echo("Demo accounts (also saved in %s):" % path)
+        click.echo(f"Demo accounts (also saved in {path}):")
         for email, password in result["passwords"].items():
             click.echo(f"  {email}  password: {password}")

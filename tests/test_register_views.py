@@ -735,3 +735,28 @@ def test_start_page_lists_the_owners_contracts_and_deadlines_in_date_order(login
     # My contracts are listed by current end date.
     assert mine.index("EIER-A") < mine.index("EIER-B")
     assert first.id != second.id
+
+
+def test_start_page_leaves_out_contracts_that_have_ended(login_as):
+    client = login_as("owner")
+    factories.make_contract(
+        reference="GAMMEL",
+        start_date=date(2020, 1, 1),
+        end_date=date(2022, 12, 31),
+        owner_id=client.user.id,
+    )
+    factories.make_contract(
+        reference="LOPENDE",
+        start_date=date(2025, 1, 1),
+        end_date=date(2027, 12, 31),
+        owner_id=client.user.id,
+    )
+    Session.flush()
+
+    page = client.get("/").text
+
+    assert "LOPENDE" in page
+    assert "GAMMEL" not in page
+    # The ended one is one click away, in the list filtered on the owner.
+    assert f"/contracts?owner={client.user.id}" in page
+    assert "GAMMEL" in client.get(f"/contracts?owner={client.user.id}").text

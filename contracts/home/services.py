@@ -24,10 +24,11 @@ class Deadline:
     contract: Contract
 
 
-def my_contracts(user: User) -> list[Contract]:
-    """Live contracts the user owns or manages."""
+def my_contracts(user: User, today: date) -> list[Contract]:
+    """Current contracts the user owns or manages: not ended, drafts included."""
     query = visible_contracts(user).where(
-        or_(Contract.owner_id == user.id, Contract.manager_id == user.id)
+        or_(Contract.owner_id == user.id, Contract.manager_id == user.id),
+        or_(Contract.current_end_date.is_(None), Contract.current_end_date >= today),
     )
     return list(Session.scalars(query.order_by(Contract.current_end_date, Contract.id)).unique())
 

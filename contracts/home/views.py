@@ -15,7 +15,7 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @login_required
 def index():
-    contracts = services.my_contracts(current_user)
+    contracts = services.my_contracts(current_user, today())
     return render_template(
         "home/index.html",
         contracts=contracts,

@@ -15,7 +15,6 @@ from contracts.clock import today
 from contracts.db import Session
 from contracts.parties.services import all_categories, all_units
 from contracts.register import services
-from contracts.register.history import readable_history
 from contracts.register.forms import (
     AmendmentForm,
     ConfirmForm,
@@ -25,6 +24,7 @@ from contracts.register.forms import (
     TerminateForm,
     supplier_label,
 )
+from contracts.register.history import readable_history
 from contracts.register.models import Contract, ContractOption, ContractStatus, OptionDecision
 from contracts.register.search import SORT_COLUMNS, ContractQuery, fetch_page
 from contracts.rules.services import regulation_part
