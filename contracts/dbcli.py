@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,8 +28,17 @@ def alembic_config(url: str | None = None) -> Config:
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
-    """Upgrade the database to a revision (default: head)."""
+    """Upgrade the database to a revision (default: head), then refresh planner statistics."""
     command.upgrade(alembic_config(), revision)
+    analyze()
+
+
+def analyze() -> None:
+    """Refresh the query planner's statistics (SQLite has none until ANALYZE runs)."""
+    from contracts.db import Session
+
+    Session.execute(text("ANALYZE"))
+    Session.commit()
 
 
 @db_cli.command("downgrade")

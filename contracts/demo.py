@@ -21,6 +21,7 @@ from contracts.auth.models import Role, User
 from contracts.auth.services import create_user
 from contracts.clock import today
 from contracts.db import Session
+from contracts.dbcli import analyze
 from contracts.parties.models import Category, CategoryKind, Supplier, Unit
 from contracts.register.dates import add_months
 from contracts.register.models import Contract, ContractOption, OptionDecision
@@ -432,6 +433,7 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
                 "terminated_on": terminated_on,
                 "termination_reason": "Vesentlig mislighold" if terminated_on else None,
                 "current_end_date": current_end,
+                "end_sort_date": current_end,
                 "max_end_date": max_end,
                 "search_text": " ".join(
                     (reference, title, supplier["name"], supplier["org_number"])
@@ -492,6 +494,7 @@ def seed_command(n_contracts: int, n_suppliers: int | None, if_empty: bool) -> N
     n_suppliers = n_suppliers or max(40, n_contracts // 5)
     result = seed(n_contracts, n_suppliers)
     Session.commit()
+    analyze()
     click.echo(f"Demo data: {result['contracts']} contracts, {result['suppliers']} suppliers.")
     if result["passwords"]:
         path = _write_accounts(result["passwords"])

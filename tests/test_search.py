@@ -410,13 +410,14 @@ SORT_KEYS = {
     "reference": lambda c: (c.reference,),
     "title": lambda c: (c.title,),
     "supplier": lambda c: (c.supplier.name,),
-    "end": lambda c: (c.current_end_date,),
+    # Open-ended contracts never end, so they sort after every end date, in both directions.
+    "end": lambda c: (c.current_end_date or date.max,),
     "value": lambda c: (c.estimated_value,),
 }
 
 
 def expected_order(contracts: list[Contract], sort: str, descending: bool) -> list[int]:
-    """NULLs last in both directions, ties broken by id in the sort direction."""
+    """Missing values last in both directions, ties broken by id in the sort direction."""
     key = SORT_KEYS[sort]
     present = [c for c in contracts if key(c)[0] is not None]
     missing = [c for c in contracts if key(c)[0] is None]

@@ -17,7 +17,9 @@ from contracts.audit.models import GENESIS_HASH, AuditEvent
 from contracts.db import Base, Session, utcnow
 
 # Columns that change on every write and would only add noise to the history.
-_IGNORED_COLUMNS = frozenset({"version", "updated_at", "search_text", "password_hash"})
+_IGNORED_COLUMNS = frozenset(
+    {"version", "updated_at", "search_text", "end_sort_date", "password_hash"}
+)
 
 
 def _plain(value: Any) -> Any:

@@ -28,9 +28,9 @@ def my_contracts(user: User, today: date) -> list[Contract]:
     """Current contracts the user owns or manages: not ended, drafts included."""
     query = visible_contracts(user).where(
         or_(Contract.owner_id == user.id, Contract.manager_id == user.id),
-        or_(Contract.current_end_date.is_(None), Contract.current_end_date >= today),
+        Contract.end_sort_date >= today,
     )
-    return list(Session.scalars(query.order_by(Contract.current_end_date, Contract.id)).unique())
+    return list(Session.scalars(query.order_by(Contract.end_sort_date, Contract.id)).unique())
 
 
 def deadlines(contracts: list[Contract], today: date) -> list[Deadline]:

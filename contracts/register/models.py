@@ -28,6 +28,8 @@ from contracts.rules.models import Procedure
 
 # A contract whose current end lies within this many days counts as expiring.
 EXPIRING_WITHIN_DAYS = 180
+# The sort key of contracts without an end date: after every real date.
+OPEN_ENDED = date(9999, 12, 31)
 
 
 class ContractStatus(enum.StrEnum):
@@ -70,7 +72,7 @@ class Contract(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        Index("ix_contracts_current_end_date", "current_end_date", "id"),
+        Index("ix_contracts_end_sort_date", "end_sort_date", "id"),
         Index("ix_contracts_title", "title", "id"),
         Index("ix_contracts_estimated_value", "estimated_value", "id"),
         Index("ix_contracts_supplier_id", "supplier_id"),
@@ -111,6 +113,9 @@ class Contract(Base):
     # on them with an index. Kept current by services.refresh_derived().
     current_end_date: Mapped[date | None] = mapped_column(Date)
     max_end_date: Mapped[date | None] = mapped_column(Date)
+    # current_end_date with open-ended contracts as OPEN_ENDED: a NOT NULL key lets the
+    # status filters and the sort by end use one index range (an OR IS NULL cannot).
+    end_sort_date: Mapped[date] = mapped_column(Date)
     # Lower-cased reference, title, supplier name and organisation number for search;
     # Python's lower() folds Æ/Ø/Å, which SQLite's lower() does not.
     search_text: Mapped[str] = mapped_column(String(700), default="")
@@ -123,8 +128,8 @@ class Contract(Base):
     supplier: Mapped[Supplier] = relationship(lazy="joined", innerjoin=True)
     category: Mapped[Category] = relationship(lazy="joined", innerjoin=True)
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
-    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
-    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id], lazy="joined")
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
     options: Mapped[list[ContractOption]] = relationship(
         back_populates="contract",
         cascade="all, delete-orphan",

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import contains_eager
 
 from contracts.audit import services as audit
 from contracts.auth.models import ALL_SEEING_ROLES, User
@@ -19,6 +18,7 @@ from contracts.db import Session, utcnow
 from contracts.parties.models import Supplier
 from contracts.register.dates import add_months
 from contracts.register.models import (
+    OPEN_ENDED,
     Amendment,
     Contract,
     ContractOption,
@@ -86,6 +86,7 @@ def refresh_derived(contract: Contract) -> None:
             maximum = contract.terminated_on
     contract.current_end_date = current
     contract.max_end_date = maximum
+    contract.end_sort_date = current or OPEN_ENDED
     supplier = contract.supplier or Session.get(Supplier, contract.supplier_id)
     contract.search_text = build_search_text(contract, supplier)
 
@@ -133,8 +134,8 @@ def create_contract(values: dict[str, Any]) -> Contract:
     contract = Contract()
     _apply(contract, values)
     Session.add(contract)
-    Session.flush()
     refresh_derived(contract)
+    Session.flush()
     audit.record_create(contract, contract_id=contract.id, summary=str(contract))
     return contract
 
@@ -248,11 +249,8 @@ def visible_contracts(user: User | None = None, *, deleted: bool = False) -> Sel
     """Contracts the user may see: confidential ones only for the office, auditors and the
     people and unit responsible for them."""
     user = user if user is not None else current_user
-    query = (
-        select(Contract)
-        .join(Contract.supplier)
-        .options(contains_eager(Contract.supplier))
-        .where(Contract.deleted_at.is_not(None) if deleted else Contract.deleted_at.is_(None))
+    query = select(Contract).where(
+        Contract.deleted_at.is_not(None) if deleted else Contract.deleted_at.is_(None)
     )
     if user.role not in ALL_SEEING_ROLES:
         query = query.where(

@@ -198,6 +198,7 @@ def upgrade() -> None:
         sa.Column("termination_reason", sa.Text(), nullable=True),
         sa.Column("current_end_date", sa.Date(), nullable=True),
         sa.Column("max_end_date", sa.Date(), nullable=True),
+        sa.Column("end_sort_date", sa.Date(), nullable=False),
         sa.Column("search_text", sa.String(length=700), nullable=False),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -253,9 +254,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contracts", schema=None) as batch_op:
         batch_op.create_index("ix_contracts_category_id", ["category_id"], unique=False)
-        batch_op.create_index(
-            "ix_contracts_current_end_date", ["current_end_date", "id"], unique=False
-        )
+        batch_op.create_index("ix_contracts_end_sort_date", ["end_sort_date", "id"], unique=False)
         batch_op.create_index(
             "ix_contracts_estimated_value", ["estimated_value", "id"], unique=False
         )
@@ -401,7 +400,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_contracts_owner_id")
         batch_op.drop_index("ix_contracts_manager_id")
         batch_op.drop_index("ix_contracts_estimated_value")
-        batch_op.drop_index("ix_contracts_current_end_date")
+        batch_op.drop_index("ix_contracts_end_sort_date")
         batch_op.drop_index("ix_contracts_category_id")
 
     op.drop_table("contracts")
@@ -453,6 +452,10 @@ def create_search_index() -> None:
             "CREATE INDEX ix_contracts_search_text_trgm ON contracts "
             "USING gin (search_text gin_trgm_ops)"
         )
+        # With the default 100 histogram buckets a rare term that happens to be a bucket
+        # bound is estimated at 1 % of the rows, and the planner then walks the sort index
+        # instead of the trigram index (measured: 0.3 ms -> 117 ms at 100 000 contracts).
+        op.execute("ALTER TABLE contracts ALTER COLUMN search_text SET STATISTICS 1000")
 
 
 def drop_search_index() -> None:
