@@ -275,7 +275,9 @@ class Bench:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
             self.analyze_seconds = time.perf_counter() - start
-        elif self.args.sqlite_analyze:
+        else:
+            # `flask demo seed` and `flask db upgrade` run ANALYZE; without statistics
+            # SQLite's planner sorts all contracts for sort=supplier.
             start = time.perf_counter()
             with self.engine.connect() as conn:
                 conn.execute(text("ANALYZE"))
@@ -604,11 +606,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--pg-url",
         default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_PG_URL),
         help="a PostgreSQL server URL; a fresh kr_bench_* database is created on it",
-    )
-    parser.add_argument(
-        "--sqlite-analyze",
-        action="store_true",
-        help="run ANALYZE on SQLite after seeding (the app itself never does)",
     )
     parser.add_argument(
         "--explain",

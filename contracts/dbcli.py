@@ -15,6 +15,18 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
+# Search indexes made by hand in the migrations, outside the models: SQLite's full-text
+# tables (and their shadow tables) and PostgreSQL's trigram and word indexes.
+UNMANAGED_TABLE_PREFIXES = ("contract_search",)
+UNMANAGED_INDEXES = frozenset({"ix_contracts_search_text_trgm", "ix_contracts_search_words"})
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter: leave the hand-made search indexes out of model comparisons."""
+    if type_ == "table" and name and name.startswith(UNMANAGED_TABLE_PREFIXES):
+        return False
+    return not (type_ == "index" and name in UNMANAGED_INDEXES)
+
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config for the app's database (or the given URL)."""

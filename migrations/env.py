@@ -9,20 +9,10 @@ from alembic import context
 from contracts import models  # noqa: F401  (fills the metadata)
 from contracts.config import normalise_database_url
 from contracts.db import Base, make_engine
+from contracts.dbcli import include_object
 
 config = context.config
 target_metadata = Base.metadata
-
-# Tables that live outside the ORM metadata: SQLite's full-text index and its shadow tables.
-UNMANAGED_PREFIXES = ("contract_search",)
-# Indexes made by hand in the migrations, outside the models: PostgreSQL's pg_trgm index.
-UNMANAGED_INDEXES = frozenset({"ix_contracts_search_text_trgm"})
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table" and name and name.startswith(UNMANAGED_PREFIXES):
-        return False
-    return not (type_ == "index" and name in UNMANAGED_INDEXES)
 
 
 def database_url() -> str:

@@ -14,17 +14,9 @@ from sqlalchemy.engine import make_url
 
 import contracts.models  # noqa: F401  (fills the metadata)
 from contracts.db import Base, make_engine
-from contracts.dbcli import alembic_config
+from contracts.dbcli import alembic_config, include_object
 
 SEEDED_THRESHOLDS = 16
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    """The same filter as migrations/env.py: the hand-made search index (SQLite's full-text
-    tables, PostgreSQL's pg_trgm index) is not in the models."""
-    if type_ == "table" and name and name.startswith("contract_search"):
-        return False
-    return not (type_ == "index" and name == "ix_contracts_search_text_trgm")
 
 
 @pytest.fixture
@@ -80,12 +72,16 @@ def _threshold_count(url: str) -> int:
 def _search_index_exists(url: str) -> bool:
     def check(conn) -> bool:
         if conn.dialect.name == "sqlite":
-            query = "SELECT count(*) FROM sqlite_master WHERE name = 'contract_search'"
+            query = (
+                "SELECT count(*) FROM sqlite_master "
+                "WHERE name IN ('contract_search', 'contract_search_words')"
+            )
         else:
             query = (
-                "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_contracts_search_text_trgm'"
+                "SELECT count(*) FROM pg_indexes WHERE indexname IN "
+                "('ix_contracts_search_text_trgm', 'ix_contracts_search_words')"
             )
-        return conn.execute(text(query)).scalar() == 1
+        return conn.execute(text(query)).scalar() == 2
 
     return _inspect(url, check)
 

@@ -71,24 +71,54 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def _fts_match(table: str, match: str) -> ColumnElement[bool]:
+    """Contract ids found by an SQLite FTS5 table."""
+    return Contract.id.in_(
+        select(literal_column("rowid"))
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :{table}").bindparams(**{table: match}))
+    )
+
+
+def _like(term: str) -> ColumnElement[bool]:
+    return Contract.search_text.like(f"%{escape_like(term)}%", escape="\\")
+
+
 def text_filter(terms: list[str], dialect: str) -> ColumnElement[bool] | None:
-    """A condition that every term occurs somewhere in the contract's search text."""
+    """A condition that every term occurs in the contract's search text.
+
+    Terms of three characters or more match anywhere (trigram indexes). Shorter ones match
+    the start of a word, which an index can answer and which is what a user typing "ås"
+    means (a substring "as" would find every supplier named "... AS"). Short terms that are
+    not a word, like "%" or "_", are looked for literally.
+    """
     if not terms:
         return None
+    long_terms = [t for t in terms if len(t) >= TRIGRAM]
+    words = [t for t in terms if len(t) < TRIGRAM and t.isalnum()]
+    literal = [t for t in terms if len(t) < TRIGRAM and not t.isalnum()]
     conditions: list[ColumnElement[bool]] = []
     if dialect == "sqlite":
-        long_terms = [t for t in terms if len(t) >= TRIGRAM]
         if long_terms:
             match = " AND ".join(_fts_phrase(t) for t in long_terms)
+            conditions.append(_fts_match("contract_search", match))
+        if words:
+            match = " AND ".join(_fts_phrase(t) + "*" for t in words)
+            conditions.append(_fts_match("contract_search_words", match))
+    elif dialect == "postgresql":
+        conditions.extend(_like(t) for t in long_terms)
+        if words:
+            # The same expression as the index ix_contracts_search_words.
+            simple = literal_column("'simple'::regconfig")
+            query = " & ".join(f"{t}:*" for t in words)  # alphanumeric: no tsquery syntax
             conditions.append(
-                Contract.id.in_(
-                    select(literal_column("rowid"))
-                    .select_from(text("contract_search"))
-                    .where(text("contract_search MATCH :match").bindparams(match=match))
+                func.to_tsvector(simple, Contract.search_text).bool_op("@@")(
+                    func.to_tsquery(simple, query)
                 )
             )
-        terms = [t for t in terms if len(t) < TRIGRAM]
-    conditions.extend(Contract.search_text.like(f"%{escape_like(t)}%", escape="\\") for t in terms)
+    else:
+        literal += long_terms + words
+    conditions.extend(_like(t) for t in literal)
     return and_(*conditions)
 
 
