@@ -199,7 +199,12 @@ def build_cases(fixture: dict[str, Any], deep_pages: int) -> list[Case]:
             f"q={fixture['three_terms']}",
             {"q": fixture["three_terms"]},
         ),
-        Case("c_short_term", "q=ås (2 chars: LIKE, no index)", {"q": "ås"}),
+        Case("c_short_term", "q=ås (2 chars: word prefix)", {"q": "ås"}),
+        Case(
+            "f_status_active",
+            "status=active sort=end, no search",
+            {"status": "active", "sort": "end"},
+        ),
         Case("d_deep_page", f"page {deep_pages + 1} via next links", {}, deep_pages=deep_pages),
         Case("e_supplier_desc", "sort=supplier dir=desc", {"sort": "supplier", "dir": "desc"}),
     ]

@@ -254,7 +254,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contracts", schema=None) as batch_op:
         batch_op.create_index("ix_contracts_category_id", ["category_id"], unique=False)
-        batch_op.create_index("ix_contracts_end_sort_date", ["end_sort_date", "id"], unique=False)
+        batch_op.create_index("ix_contracts_deleted_at", ["deleted_at"], unique=False)
+        batch_op.create_index(
+            "ix_contracts_end_sort_date",
+            ["end_sort_date", "id", "signed_on", "terminated_on", "deleted_at"],
+            unique=False,
+        )
         batch_op.create_index(
             "ix_contracts_estimated_value", ["estimated_value", "id"], unique=False
         )
@@ -401,6 +406,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_contracts_manager_id")
         batch_op.drop_index("ix_contracts_estimated_value")
         batch_op.drop_index("ix_contracts_end_sort_date")
+        batch_op.drop_index("ix_contracts_deleted_at")
         batch_op.drop_index("ix_contracts_category_id")
 
     op.drop_table("contracts")
