@@ -38,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -50,8 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 
 TODAY = date(2026, 3, 2)  # fixed so statuses (and so the result counts) are reproducible
 PAGE_SIZE = 50
@@ -130,22 +128,11 @@ def sqlite_database() -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgresql_database(base_url: str) -> Iterator[str]:
-    from contracts.config import normalise_database_url
+    from contracts.dbcli import scratch_postgresql_database
 
-    url = make_url(normalise_database_url(base_url))
-    name = f"kr_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            log(f"[postgresql] dropped database {name}")
-    finally:
-        admin.dispose()
+    with scratch_postgresql_database(base_url, "kr_bench") as url:
+        yield url
+    log("[postgresql] dropped the benchmark database")
 
 
 # --- cases ---------------------------------------------------------------------------

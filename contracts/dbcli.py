@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -9,7 +12,8 @@ from alembic import command
 from alembic.config import Config
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -75,3 +79,23 @@ def current() -> None:
 def revision(message: str, autogenerate: bool) -> None:
     """Create a migration; read and correct it by hand before committing."""
     command.revision(alembic_config(), message=message, autogenerate=autogenerate)
+
+
+@contextlib.contextmanager
+def scratch_postgresql_database(server_url: str, prefix: str) -> Iterator[str]:
+    """Create an empty database next to the one in server_url; drop it (forcibly) after."""
+    from contracts.config import normalise_database_url
+
+    url = make_url(normalise_database_url(server_url))
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

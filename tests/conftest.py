@@ -3,10 +3,10 @@ transaction. SQLite by default; PostgreSQL when TEST_DATABASE_URL is set."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,13 +15,10 @@ import pytest
 from alembic import command
 from flask import request_started
 from flask.globals import app_ctx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from contracts.auth.models import Role
-from contracts.config import normalise_database_url
 from contracts.db import Session
-from contracts.dbcli import alembic_config
+from contracts.dbcli import alembic_config, scratch_postgresql_database
 from tests import factories
 
 # Tests run as if today were this day, so statuses and deadlines are predictable.
@@ -36,36 +33,19 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _create_postgres_database(base_url: str) -> tuple[str, callable]:
-    url = make_url(normalise_database_url(base_url))
-    name = f"kr_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
     """A fresh database upgraded to head by the migrations (which are tested that way)."""
     base = os.environ.get("TEST_DATABASE_URL")
     if os.environ.get("REQUIRE_POSTGRES") and not base:
         pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-    if base:
-        url, drop = _create_postgres_database(base)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        drop = None
-    command.upgrade(alembic_config(url), "head")
-    yield url
-    if drop:
-        drop()
+    with contextlib.ExitStack() as stack:
+        if base:
+            url = stack.enter_context(scratch_postgresql_database(base, "kr_test"))
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        command.upgrade(alembic_config(url), "head")
+        yield url
 
 
 def _start_request(sender, **extra) -> None:

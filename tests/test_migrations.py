@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 import contracts.models  # noqa: F401  (fills the metadata)
 from contracts.db import Base, make_engine
-from contracts.dbcli import alembic_config, include_object
+from contracts.dbcli import alembic_config, include_object, scratch_postgresql_database
 
 SEEDED_THRESHOLDS = 16
 
@@ -26,16 +25,8 @@ def empty_database_url(database_url, tmp_path) -> Iterator[str]:
     if url.get_backend_name() == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    name = f"kr_migr_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgresql_database(database_url, "kr_migr") as url:
+        yield url
 
 
 def _schema_diff(url: str) -> list:
