@@ -9,10 +9,12 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import func, select
 
 from contracts.db import Session
 from contracts.register import services
 from contracts.register.models import Contract, ContractStatus
+from contracts.register.search import SORT_COLUMNS
 from tests import factories
 from tests.conftest import TODAY
 
@@ -576,3 +578,64 @@ def test_total_count_matches(client, sortable, small_pages):
 def test_nul_in_the_query_is_a_bad_request_not_a_crash(client, texts, q):
     assert client.get("/contracts", query_string={"q": q}).status_code == 400
     assert client.get("/suppliers", query_string={"q": q}).status_code == 400
+
+
+# --- SQLite: walking the sort index for common words ------------------------------------------
+
+
+def test_probing_the_matches_finds_the_same_rows_as_driving_from_them(app, texts):
+    """The two query shapes fetch_page chooses between must agree, row for row."""
+    from contracts.register.search import ContractQuery, apply_filters
+
+    dialect = Session.get_bind().dialect.name
+    for q in ("øst", "vik catering", "av", "sk renhold", "2026/"):
+        for sort in ("reference", "title", "end"):
+            for descending in (False, True):
+                cq = ContractQuery(q=q, sort=sort, descending=descending)
+                column = SORT_COLUMNS[sort][0]
+                order = [column.desc(), Contract.id.desc()] if descending else [column, Contract.id]
+                shapes = [
+                    Session.scalars(
+                        apply_filters(
+                            select(Contract.id), cq, TODAY, dialect, probe=probe
+                        ).order_by(*order)
+                    ).all()
+                    for probe in (False, True)
+                ]
+                assert shapes[0] == shapes[1], (q, sort, descending)
+                assert shapes[0]  # every query finds something, so equality means something
+
+
+def test_walking_the_sort_index_is_chosen_for_common_words_only(client, texts, monkeypatch):
+    from contracts.register import search as search_module
+    from contracts.register.search import ContractQuery, _walk_sort_index
+
+    rows = Session.scalar(select(func.max(Contract.id)))
+    common = ContractQuery(q="renhold", sort="end")
+    # The walk wins when total * total > (page_size + 1) * rows.
+    assert _walk_sort_index(common, total=rows, page_size=rows - 2)
+    assert not _walk_sort_index(common, total=rows, page_size=rows)
+    assert not _walk_sort_index(common, total=1, page_size=50)
+    assert not _walk_sort_index(ContractQuery(q="", sort="end"), total=rows, page_size=1)
+    assert not _walk_sort_index(ContractQuery(q="x", sort="supplier"), total=rows, page_size=1)
+    assert not _walk_sort_index(ContractQuery(q="x", sort="value"), total=rows, page_size=1)
+
+    # Through the list page the choice changes nothing a user sees.
+    probes = []
+    real = search_module.apply_filters
+
+    def spy(*args, **kwargs):
+        probes.append(kwargs.get("probe", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "apply_filters", spy)
+    monkeypatch.setattr(search_module, "_walk_sort_index", lambda *a: True)
+    walked = search(client, q="øst", sort="end")
+    monkeypatch.setattr(search_module, "_walk_sort_index", lambda *a: False)
+    driven = search(client, q="øst", sort="end")
+    assert walked == driven
+    assert set(walked) == {texts["ostre"].id, texts["vestre"].id}
+    if Session.get_bind().dialect.name == "sqlite":
+        assert probes == [False, True, False]  # count, walked page, driven page
+    else:
+        assert probes == [False, False]  # PostgreSQL's planner chooses by itself
