@@ -132,8 +132,3 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.setdefault("prepare_threshold", None)
         return create_engine(url, connect_args=connect_args, pool_pre_ping=True, **kwargs)
     return create_engine(url, **kwargs)
-
-
-def is_postgresql() -> bool:
-    """Whether the bound engine talks to PostgreSQL (a few queries differ by dialect)."""
-    return Session.get_bind().dialect.name == "postgresql"

@@ -13,6 +13,13 @@ from contracts.register.models import Contract
 from tests import factories
 
 
+def log_in(page, user) -> None:
+    """Through the real login form, as a person would."""
+    page.get_by_label(re.compile("E-post|E-mail")).fill(user.email)
+    page.get_by_label(re.compile("Passord|Password")).fill(factories.PASSWORD)
+    page.locator("form button[type=submit]").click()
+
+
 def test_procurement_officer_registers_a_contract(page, live_server):
     officer = factories.make_user(role=Role.PROCUREMENT, name="Ingrid Innkjøper")
     unit = factories.make_unit("Helse og omsorg")
@@ -22,9 +29,7 @@ def test_procurement_officer_registers_a_contract(page, live_server):
 
     page.goto("/contracts")
     expect(page).to_have_url(re.compile(r"/login"))
-    page.get_by_label(re.compile("E-post|E-mail")).fill(officer.email)
-    page.get_by_label(re.compile("Passord|Password")).fill(factories.PASSWORD)
-    page.locator("form button[type=submit]").click()
+    log_in(page, officer)
     expect(page).to_have_url(re.compile(r"/contracts$"))
 
     page.goto("/contracts/new")
@@ -57,9 +62,7 @@ def test_procurement_officer_registers_a_contract(page, live_server):
 def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(page, live_server):
     officer = factories.make_user(role=Role.PROCUREMENT)
     page.goto("/login")
-    page.fill("#email", officer.email)
-    page.fill("#password", factories.PASSWORD)
-    page.locator("form button[type=submit]").click()
+    log_in(page, officer)
     expect(page).to_have_url(re.compile(r"/$"))
 
     before = Session.scalar(select(Contract.id).order_by(Contract.id.desc()).limit(1))

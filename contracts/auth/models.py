@@ -67,10 +67,6 @@ class User(Base):
     def get_id(self) -> str | None:
         return self.session_token
 
-    def has_role(self, *roles: Role) -> bool:
-        """True when the user holds one of the given roles."""
-        return self.role in roles
-
     @property
     def can_edit(self) -> bool:
         return self.role in EDITOR_ROLES

@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,7 +50,6 @@ class ContractQuery:
     descending: bool = False
     after: str | None = None
     before: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,9 +88,7 @@ def _like(term: str) -> ColumnElement[bool]:
     return Contract.search_text.like(f"%{escape_like(term)}%", escape="\\")
 
 
-def text_filter(
-    terms: list[str], dialect: str, probe: bool = False
-) -> ColumnElement[bool] | None:
+def text_filter(terms: list[str], dialect: str, probe: bool = False) -> ColumnElement[bool] | None:
     """A condition that every term occurs in the contract's search text.
 
     Terms of three characters or more match anywhere (trigram indexes). Shorter ones match
