@@ -760,3 +760,27 @@ def test_start_page_leaves_out_contracts_that_have_ended(login_as):
     # The ended one is one click away, in the list filtered on the owner.
     assert f"/contracts?owner={client.user.id}" in page
     assert "GAMMEL" in client.get(f"/contracts?owner={client.user.id}").text
+
+
+def test_contract_form_suggests_suppliers_in_the_format_it_reads(login_as, parties):
+    supplier = parties[0]
+    client = login_as("procurement")
+    page = client.get("/contracts/new").text
+    assert 'list="supplier-options"' in page
+    label = f"Østre Renhold AS ({supplier.org_number})"
+    assert f'<option value="{label}">' in page
+    # What a suggestion puts in the field is what the form reads.
+    response = client.post("/contracts/new", data=form_data(parties, supplier=label))
+    assert response.status_code == 302, response.text
+    assert _fresh(_id_from(response)).supplier_id == supplier.id
+
+
+def test_contract_form_leaves_out_suggestions_when_there_are_too_many(login_as, monkeypatch):
+    from contracts.parties import services as parties_services
+
+    monkeypatch.setattr(parties_services, "SUPPLIER_SUGGESTIONS_MAX", 1)
+    factories.make_supplier()
+    factories.make_supplier()
+    page = login_as("procurement").get("/contracts/new").text
+    assert "supplier-options" not in page
+    assert 'id="supplier"' in page

@@ -31,6 +31,19 @@ def all_units() -> list[Unit]:
     return list(Session.scalars(select(Unit).order_by(Unit.name)))
 
 
+# Up to this many suppliers the contract form offers them all as suggestions; beyond it the
+# page would grow too heavy and the user types the organisation number.
+SUPPLIER_SUGGESTIONS_MAX = 2000
+
+
+def supplier_options() -> list[Supplier]:
+    """All suppliers by name for the contract form's suggestions, or none if too many."""
+    rows = Session.scalars(
+        select(Supplier).order_by(Supplier.name, Supplier.id).limit(SUPPLIER_SUGGESTIONS_MAX + 1)
+    ).all()
+    return list(rows) if len(rows) <= SUPPLIER_SUGGESTIONS_MAX else []
+
+
 def all_categories() -> list[Category]:
     return list(Session.scalars(select(Category).order_by(Category.name)))
 

@@ -13,7 +13,7 @@ from contracts.auth.models import Role
 from contracts.auth.services import active_users
 from contracts.clock import today
 from contracts.db import Session
-from contracts.parties.services import all_categories, all_units
+from contracts.parties.services import all_categories, all_units, supplier_options
 from contracts.register import services
 from contracts.register.forms import (
     AmendmentForm,
@@ -95,6 +95,18 @@ def _contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     )
 
 
+def _form_page(form: ContractForm, contract: Contract | None, status: int, **extra):
+    page = render_template(
+        "register/contract_form.html",
+        form=form,
+        contract=contract,
+        supplier_options=supplier_options(),
+        supplier_label=supplier_label,
+        **extra,
+    )
+    return page, status
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @editor_required
 def contract_new():
@@ -111,9 +123,7 @@ def contract_new():
             Session.commit()
             flash(_("Contract %(ref)s registered.", ref=contract.reference), "success")
             return redirect(url_for("register.contract_detail", contract_id=contract.id))
-    return render_template("register/contract_form.html", form=form, contract=None), (
-        422 if form.errors else 200
-    )
+    return _form_page(form, None, 422 if form.errors else 200)
 
 
 @bp.get("/<int:contract_id>")
@@ -173,18 +183,14 @@ def contract_edit(contract_id: int):
                 ),
                 "danger",
             )
-            return render_template(
-                "register/contract_form.html", form=form, contract=fresh, conflict=True
-            ), 409
+            return _form_page(form, fresh, 409, conflict=True)
         except services.ReferenceTakenError:
             Session.rollback()
             form.reference.errors.append(_("Another contract already has this number."))
         else:
             flash(_("Contract %(ref)s saved.", ref=contract.reference), "success")
             return redirect(url_for("register.contract_detail", contract_id=contract.id))
-    return render_template("register/contract_form.html", form=form, contract=contract), (
-        422 if form.errors else 200
-    )
+    return _form_page(form, contract, 422 if form.errors else 200)
 
 
 def _back(contract: Contract):
