@@ -86,6 +86,7 @@ ACTION_LABELS = {
     "cancel_termination": _l("Termination cancelled"),
     "password_change": _l("Password changed"),
     "demo_seed": _l("Demo data created"),
+    "export": _l("Exported"),
 }
 
 ENTITY_LABELS = {

@@ -60,6 +60,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("parties.supplier_edit", "POST"): EDITORS,
     ("parties.supplier_delete", "POST"): EDITORS,
     ("register.contract_list", "GET"): LOGGED_IN,
+    ("register.contract_export", "GET"): LOGGED_IN,
     ("register.contract_new", "GET"): EDITORS,
     ("register.contract_new", "POST"): EDITORS,
     ("register.contract_detail", "GET"): LOGGED_IN,
@@ -170,12 +171,13 @@ class World:
     user_id: int
     threshold_id: int
 
-    def arguments(self, endpoint: str, names: set[str]) -> dict[str, int]:
+    def arguments(self, endpoint: str, names: set[str]) -> dict[str, int | str]:
         by_name = {
             "contract_id": self.contract_id,
             "option_id": self.option_id,
             "user_id": self.user_id,
             "threshold_id": self.threshold_id,
+            "fmt": "csv",
         }
         if endpoint.startswith("parties.unit_"):
             by_name["obj_id"] = self.unit_id

@@ -227,6 +227,15 @@ def _order(column: Any, nullable: bool, descending: bool) -> list[Any]:
     return [col, Contract.id.desc() if descending else Contract.id.asc()]
 
 
+def sorted_query(base: Select, cq: ContractQuery, today: date) -> Select:
+    """All contracts matching the search and filters, in the chosen order (for exports)."""
+    query = apply_filters(base, cq, today, Session.get_bind().dialect.name)
+    if cq.sort == "supplier":
+        query = query.join(Contract.supplier).options(contains_eager(Contract.supplier))
+    column, nullable = SORT_COLUMNS.get(cq.sort, SORT_COLUMNS["reference"])
+    return query.order_by(*_order(column, nullable, cq.descending))
+
+
 def fetch_page(base: Select, cq: ContractQuery, page_size: int, today: date) -> ContractPage:
     """One page of contracts with the total, and cursors to the pages beside it."""
     dialect = Session.get_bind().dialect.name

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
+from contracts.audit import services as audit
 from contracts.audit.services import history_for_contract
 from contracts.auth.access import editor_required
 from contracts.auth.models import Role
 from contracts.auth.services import active_users
 from contracts.clock import today
 from contracts.db import Session
+from contracts.exchange import export
 from contracts.parties.services import all_categories, all_units, supplier_options
 from contracts.register import services
 from contracts.register.forms import (
@@ -26,10 +39,14 @@ from contracts.register.forms import (
 )
 from contracts.register.history import readable_history
 from contracts.register.models import Contract, ContractOption, ContractStatus, OptionDecision
-from contracts.register.search import SORT_COLUMNS, ContractQuery, fetch_page
+from contracts.register.search import SORT_COLUMNS, ContractQuery, fetch_page, sorted_query
 from contracts.rules.services import regulation_part
 
 bp = Blueprint("register", __name__, url_prefix="/contracts")
+
+LIST_PARAMETERS = frozenset(
+    {"q", "status", "unit", "category", "owner", "expires_within", "framework", "sort", "dir"}
+)
 
 
 def _int_arg(name: str, maximum: int = 10**9) -> int | None:
@@ -64,7 +81,8 @@ def _query_from_args() -> ContractQuery:
 def contract_list():
     cq = _query_from_args()
     page = fetch_page(services.visible_contracts(), cq, current_app.config["PAGE_SIZE"], today())
-    filters = {k: v for k, v in request.args.items() if k not in {"after", "before", "page"} and v}
+    # Only the known parameters go back into links: url_for treats names like _anchor itself.
+    filters = {k: v for k, v in request.args.items() if k in LIST_PARAMETERS and v}
     return render_template(
         "register/contract_list.html",
         page=page,
@@ -75,6 +93,36 @@ def contract_list():
         categories=all_categories(),
         owners=active_users(),
         today=today(),
+    )
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@login_required
+def contract_export(fmt: str):
+    """The filtered list, every page of it, as CSV or XLSX."""
+    cq = _query_from_args()
+    query = sorted_query(services.visible_contracts(), cq, today())
+    audit.record(
+        "export",
+        entity_type="contracts",
+        summary=f"{fmt} export",
+        after={"format": fmt, "query": dict(request.args)},
+    )
+    Session.commit()
+    day = today()
+    filename = f"kontrakter-{day.isoformat()}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if fmt == "csv":
+        chunks = export.csv_chunks(export.contracts_in_batches(query), day)
+        return Response(
+            stream_with_context(chunks),
+            mimetype="text/csv",
+            headers=disposition,
+        )
+    return Response(
+        export.xlsx_bytes(export.contracts_in_batches(query), day),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=disposition,
     )
 
 
