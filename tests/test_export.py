@@ -30,12 +30,14 @@ def contracts():
         ),
         "formula": factories.make_contract(
             reference="EXP-2",
-            title="=HYPERLINK(\"http://evil.example\",\"klikk\")",
+            title='=HYPERLINK("http://evil.example","klikk")',
             notes="+47 22 00 00 00",
             estimated_value=None,
         ),
         "minus": factories.make_contract(reference="EXP-3", title="-rabatt", notes="@sum"),
-        "secret": factories.make_contract(reference="EXP-4", title="Hemmelig", is_confidential=True),
+        "secret": factories.make_contract(
+            reference="EXP-4", title="Hemmelig", is_confidential=True
+        ),
     }
 
 
@@ -120,9 +122,11 @@ def test_unknown_format_is_404(login_as):
 
 
 def test_list_links_to_the_export_with_the_same_filters(login_as, contracts):
-    page = login_as("procurement").get(
-        "/contracts", query_string={"q": "exp", "status": "active", "_anchor": "x"}
-    ).text
+    page = (
+        login_as("procurement")
+        .get("/contracts", query_string={"q": "exp", "status": "active", "_anchor": "x"})
+        .text
+    )
     assert "/contracts/export.csv?q=exp&amp;status=active" in page
     assert "/contracts/export.xlsx?q=exp&amp;status=active" in page
     assert "#x" not in page
