@@ -23,6 +23,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from contracts.db import Session, make_engine
     from contracts.dbcli import db_cli
     from contracts.demo import demo_cli
+    from contracts.exchange.cli import contracts_cli
+    from contracts.exchange.views import bp as exchange_bp
     from contracts.extensions import babel, csrf, login_manager
     from contracts.home.views import bp as home_bp
     from contracts.parties.views import bp as parties_bp
@@ -48,9 +50,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.user_loader(load_session)
 
-    for blueprint in (home_bp, auth_bp, parties_bp, register_bp, rules_bp):
+    for blueprint in (home_bp, auth_bp, parties_bp, register_bp, rules_bp, exchange_bp):
         app.register_blueprint(blueprint)
-    for group in (db_cli, users_cli, demo_cli):
+    for group in (db_cli, users_cli, demo_cli, contracts_cli):
         app.cli.add_command(group)
     register_web(app)
     return app

@@ -53,6 +53,13 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "LANGUAGES": ("nb", "en"),
         "PAGE_SIZE": 50,
         "APP_TIMEZONE": "Europe/Oslo",
+        # OCDS publication: the ocid prefix registered with the Open Contracting
+        # Partnership, who publishes, and whether /public/ocds/releases.json is on.
+        "OCDS_OCID_PREFIX": os.environ.get("OCDS_OCID_PREFIX", "ocds-demo00"),
+        "OCDS_PUBLISHER_NAME": os.environ.get("OCDS_PUBLISHER_NAME", "Demo kommune"),
+        "OCDS_BUYER_NAME": os.environ.get("OCDS_BUYER_NAME", "Demo kommune"),
+        "OCDS_BUYER_ORG_NUMBER": os.environ.get("OCDS_BUYER_ORG_NUMBER", ""),
+        "OCDS_PUBLIC": _env_bool("OCDS_PUBLIC", False),
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(path)

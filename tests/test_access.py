@@ -61,6 +61,9 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("parties.supplier_delete", "POST"): EDITORS,
     ("register.contract_list", "GET"): LOGGED_IN,
     ("register.contract_export", "GET"): LOGGED_IN,
+    ("exchange.ocds_download", "GET"): LOGGED_IN,
+    # Public once the municipality turns publication on (CONFIG below); 404 while off.
+    ("exchange.ocds_public", "GET"): EVERYONE,
     ("register.contract_new", "GET"): EDITORS,
     ("register.contract_new", "POST"): EDITORS,
     ("register.contract_detail", "GET"): LOGGED_IN,
@@ -238,8 +241,14 @@ def test_auditors_are_refused_every_state_changing_route():
     assert {key for key in changing if Role.AUDITOR.value in ACCESS[key]} == set()
 
 
+# Settings a route needs to be on at all.
+CONFIG = {"exchange.ocds_public": {"OCDS_PUBLIC": True}}
+
+
 @pytest.mark.parametrize(("endpoint", "method", "who"), CASES)
-def test_access_matrix(app, client, login_as, world, endpoint, method, who):
+def test_access_matrix(app, client, login_as, world, endpoint, method, who, monkeypatch):
+    for key, value in CONFIG.get(endpoint, {}).items():
+        monkeypatch.setitem(app.config, key, value)
     http = client if who == ANONYMOUS else login_as(who)
     path = _url(app, world, endpoint)
     data = FORM_DATA.get((endpoint, method), {})
