@@ -140,3 +140,16 @@ def test_command_line_export(runner, register, tmp_path, validator, app):
 
 def test_download_needs_a_login(client):
     assert client.get("/ocds/releases.json").status_code == 302
+
+
+def test_export_streams_in_batches(login_as, register, app, monkeypatch, validator):
+    """More contracts than one database batch: every release comes out once."""
+    from contracts.exchange import ocds
+
+    monkeypatch.setattr(ocds, "BATCH", 1)
+    package = _package(login_as("procurement").get("/ocds/releases.json"))
+    assert list(validator.iter_errors(package)) == []
+    prefix = app.config["OCDS_OCID_PREFIX"]
+    ids = [r["id"] for r in package["releases"]]
+    assert len(ids) == len(set(ids))
+    assert {f"{prefix}-{c.id}" for c in register.values()} <= set(_by_ocid(package))

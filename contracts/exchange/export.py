@@ -50,13 +50,11 @@ def csv_chunks(contracts: Iterable[Contract], today: date) -> Iterator[str]:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([str(column.header) for column in COLUMNS])
     yield BOM + buffer.getvalue()
-    for n, contract in enumerate(contracts, start=1):
+    for contract in contracts:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow([_csv_cell(c.kind, c.value(contract, today)) for c in COLUMNS])
         yield buffer.getvalue()
-        if n % BATCH == 0:
-            Session.expunge_all()  # keep the identity map small while streaming
 
 
 def _xlsx_cell(sheet, kind: Kind, value: Any) -> Any:
@@ -88,10 +86,8 @@ def xlsx_bytes(contracts: Iterable[Contract], today: date) -> bytes:
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    for n, contract in enumerate(contracts, start=1):
+    for contract in contracts:
         sheet.append([_xlsx_cell(sheet, c.kind, c.value(contract, today)) for c in COLUMNS])
-        if n % BATCH == 0:
-            Session.expunge_all()
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

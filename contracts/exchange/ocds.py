@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -64,9 +64,7 @@ NORWEGIAN_PROCEDURE_NAMES = _NorwegianNames()
 
 def _datetime(day: date | None) -> str | None:
     """OCDS dates are date-times; a calendar date is its midnight in UTC."""
-    if day is None:
-        return None
-    return datetime.combine(day, time(0), tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if day is None else f"{day.isoformat()}T00:00:00Z"
 
 
 def _timestamp(moment: datetime) -> str:
@@ -77,14 +75,9 @@ def _amount(value: Decimal | None) -> dict[str, Any] | None:
     return None if value is None else {"amount": float(value), "currency": "NOK"}
 
 
-def _prune(value: Any) -> Any:
-    """Drop empty fields: OCDS wants fields left out rather than null or empty."""
-    if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, "", [], {})}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
+def _fields(**fields: Any) -> dict[str, Any]:
+    """An OCDS object without its empty fields: OCDS wants them left out, not null."""
+    return {k: v for k, v in fields.items() if v is not None and v != "" and v != {}}
 
 
 def _buyer() -> dict[str, Any]:
@@ -118,93 +111,87 @@ def contract_release(contract: Contract, today: date, ocid_prefix: str) -> dict[
     """The "contract" release of one contract."""
     ocid = f"{ocid_prefix}-{contract.id}"
     buyer, supplier = _buyer(), _supplier(contract)
-    kind = contract.category.kind.value
-    method = PROCUREMENT_METHOD.get(contract.procedure)
-    release = {
-        "ocid": ocid,
-        "id": f"{ocid}-contract-{contract.version}",
-        "date": _timestamp(contract.updated_at),
-        "tag": ["contract"],
-        "initiationType": "tender",
-        "language": "nb",
-        "parties": [
+    value = _amount(contract.estimated_value)
+    return _fields(
+        ocid=ocid,
+        id=f"{ocid}-contract-{contract.version}",
+        date=_timestamp(contract.updated_at),
+        tag=["contract"],
+        initiationType="tender",
+        language="nb",
+        parties=[
             {**buyer, "roles": ["buyer", "procuringEntity"]},
             {**supplier, "roles": ["supplier"]},
         ],
-        "buyer": {"id": buyer["id"], "name": buyer["name"]},
-        "tender": {
-            "id": f"{ocid}-tender",
-            "title": contract.title,
-            "procurementMethod": method,
-            "procurementMethodDetails": NORWEGIAN_PROCEDURE_NAMES[contract.procedure],
-            "mainProcurementCategory": "goods" if kind == "goods" else kind,
-            "value": _amount(contract.estimated_value),
-        },
-        "awards": [
-            {
-                "id": f"{ocid}-award",
-                "status": "active" if contract.signed_on else "pending",
-                "date": _datetime(contract.signed_on),
-                "suppliers": [{"id": supplier["id"], "name": supplier["name"]}],
-                "value": _amount(contract.estimated_value),
-            }
+        buyer={"id": buyer["id"], "name": buyer["name"]},
+        tender=_fields(
+            id=f"{ocid}-tender",
+            title=contract.title,
+            procurementMethod=PROCUREMENT_METHOD.get(contract.procedure),
+            procurementMethodDetails=NORWEGIAN_PROCEDURE_NAMES[contract.procedure],
+            mainProcurementCategory=contract.category.kind.value,
+            value=value,
+        ),
+        awards=[
+            _fields(
+                id=f"{ocid}-award",
+                status="active" if contract.signed_on else "pending",
+                date=_datetime(contract.signed_on),
+                suppliers=[{"id": supplier["id"], "name": supplier["name"]}],
+                value=value,
+            )
         ],
-        "contracts": [
-            {
-                "id": f"{ocid}-contract",
-                "awardID": f"{ocid}-award",
-                "title": contract.title,
-                "description": contract.description,
-                "status": CONTRACT_STATUS[contract.status(today)],
-                "period": {
-                    "startDate": _datetime(contract.start_date),
-                    "endDate": _datetime(contract.current_end_date),
-                    "maxExtentDate": _datetime(contract.max_end_date),
-                },
-                "value": _amount(contract.estimated_value),
-                "dateSigned": _datetime(contract.signed_on),
-            }
+        contracts=[
+            _fields(
+                id=f"{ocid}-contract",
+                awardID=f"{ocid}-award",
+                title=contract.title,
+                description=contract.description,
+                status=CONTRACT_STATUS[contract.status(today)],
+                period=_fields(
+                    startDate=_datetime(contract.start_date),
+                    endDate=_datetime(contract.current_end_date),
+                    maxExtentDate=_datetime(contract.max_end_date),
+                ),
+                value=value,
+                dateSigned=_datetime(contract.signed_on),
+            )
         ],
-    }
-    return _prune(release)
+    )
 
 
 def amendment_releases(contract: Contract, ocid_prefix: str) -> Iterator[dict[str, Any]]:
     """One "contractAmendment" release per amendment of the contract."""
     ocid = f"{ocid_prefix}-{contract.id}"
     for amendment in contract.amendments:
-        yield _prune(
-            {
-                "ocid": ocid,
-                "id": f"{ocid}-amendment-{amendment.id}",
-                "date": _timestamp(amendment.created_at),
-                "tag": ["contractAmendment"],
-                "initiationType": "tender",
-                "language": "nb",
-                "contracts": [
-                    {
-                        "id": f"{ocid}-contract",
-                        "awardID": f"{ocid}-award",
-                        "amendments": [
-                            {
-                                "id": str(amendment.id),
-                                "date": _datetime(amendment.amended_on),
-                                "description": amendment.description,
-                            }
-                        ],
-                    }
-                ],
-            }
-        )
+        yield {
+            "ocid": ocid,
+            "id": f"{ocid}-amendment-{amendment.id}",
+            "date": _timestamp(amendment.created_at),
+            "tag": ["contractAmendment"],
+            "initiationType": "tender",
+            "language": "nb",
+            "contracts": [
+                {
+                    "id": f"{ocid}-contract",
+                    "awardID": f"{ocid}-award",
+                    "amendments": [
+                        {
+                            "id": str(amendment.id),
+                            "date": _datetime(amendment.amended_on),
+                            "description": amendment.description,
+                        }
+                    ],
+                }
+            ],
+        }
 
 
 def releases(contracts: Iterable[Contract], today: date) -> Iterator[dict[str, Any]]:
     prefix = current_app.config["OCDS_OCID_PREFIX"]
-    for n, contract in enumerate(contracts, start=1):
+    for contract in contracts:
         yield contract_release(contract, today, prefix)
         yield from amendment_releases(contract, prefix)
-        if n % BATCH == 0:
-            Session.expunge_all()  # keep the identity map small while streaming
 
 
 def in_batches(query: Select) -> Iterator[Contract]:
