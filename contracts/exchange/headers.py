@@ -77,7 +77,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "notice": ("oppsigelsestid", "oppsigelse", "notice period", "notice"),
     "estimated_value": (
         "anslått verdi",
-        "anslått verdi eks mva",
+        "estimert totalverdi",
         "estimert verdi",
         "total verdi",
         "totalverdi",
@@ -94,9 +94,24 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "lønns og arbeidsvilkår",
         "lønns og arbeidsvilkar",
         "lønns og arbeidsvilkår klausul",
+        "klausul om lønns og arbeidsvilkår",
         "wage conditions",
+        "clause on wage and working conditions",
     ),
-    "price_adjustment": ("prisregulering", "indeksregulering", "price adjustment"),
+    "price_adjustment": (
+        "prisregulering",
+        "prisreguleringsindeks",
+        "indeks for prisregulering",
+        "indeksregulering",
+        "price adjustment",
+        "price adjustment index",
+    ),
+    "price_adjustment_month": (
+        "måned for prisregulering",
+        "prisreguleringsmåned",
+        "reguleringsmåned",
+        "price adjustment month",
+    ),
     "notes": ("merknad", "merknader", "kommentar", "kommentarer", "notater", "notes"),
 }
 REQUIRED = ("reference", "title")

@@ -127,8 +127,8 @@ def _apply(contract: Contract, values: dict[str, Any]) -> None:
     contract.is_confidential = bool(contract.is_confidential)
 
 
-def create_contract(values: dict[str, Any]) -> Contract:
-    """Register a new contract from form values."""
+def create_contract(values: dict[str, Any], source: str | None = None) -> Contract:
+    """Register a new contract from form values; source names an import in the trail."""
     if reference_taken(values["reference"]):
         raise ReferenceTakenError(values["reference"])
     contract = Contract()
@@ -136,11 +136,14 @@ def create_contract(values: dict[str, Any]) -> Contract:
     Session.add(contract)
     refresh_derived(contract)
     Session.flush()
-    audit.record_create(contract, contract_id=contract.id, summary=str(contract))
+    summary = f"{contract} [{source}]" if source else str(contract)
+    audit.record_create(contract, contract_id=contract.id, summary=summary)
     return contract
 
 
-def update_contract(contract: Contract, values: dict[str, Any], expected_version: int) -> Contract:
+def update_contract(
+    contract: Contract, values: dict[str, Any], expected_version: int, source: str | None = None
+) -> Contract:
     """Change a contract unless someone saved it since the form was opened."""
     if contract.version != expected_version:
         raise ConflictError
@@ -151,7 +154,9 @@ def update_contract(contract: Contract, values: dict[str, Any], expected_version
     Session.flush()
     Session.expire(contract, ["supplier"])
     refresh_derived(contract)
-    audit.record_update(contract, before, contract_id=contract.id)
+    # An import that changes nothing leaves no event (the summary alone would force one).
+    if source is None or audit.diff(before, audit.snapshot(contract))[1]:
+        audit.record_update(contract, before, contract_id=contract.id, summary=source)
     return contract
 
 

@@ -1,0 +1,401 @@
+"""Importing contracts from a spreadsheet: a dry run that reports every row, then a commit.
+
+plan() reads the rows and decides, row by row, what would happen; nothing is written.
+apply() writes the accepted rows of a plan in the caller's transaction (flushes only),
+each contract with an audit event that names the import.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from contracts.auth import services as auth_services
+from contracts.auth.models import Role, User
+from contracts.db import Session, unicode_lower
+from contracts.exchange.columns import FORMULA_STARTS
+from contracts.exchange.headers import HeaderRow
+from contracts.exchange.values import (
+    CellError,
+    parse_date,
+    parse_money,
+    parse_months,
+    parse_options,
+    parse_org_number,
+    parse_yes_no,
+)
+from contracts.labels import PROCEDURE_LABELS
+from contracts.parties import services as parties
+from contracts.parties.models import Category, Supplier, Unit
+from contracts.register import services as register
+from contracts.register.dates import add_months
+from contracts.register.models import Contract
+from contracts.rules.models import Procedure
+
+# Without a date in the sheet, an option must be decided this long before the period ends.
+OPTION_LEAD_MONTHS = 3
+NAME_WITH_EMAIL = re.compile(r"<([^<>@\s]+@[^<>\s]+)>")
+MASTER_DATA_ERRORS = {
+    "unit": (_l("The unit is missing."), _l("Unknown unit (not in the register):")),
+    "category": (
+        _l("The category is missing."),
+        _l("Unknown category (not in the register):"),
+    ),
+}
+
+
+class RowStatus(enum.StrEnum):
+    NEW = "new"  # will be registered
+    UPDATE = "update"  # will change the contract with this number
+    UNCHANGED = "unchanged"  # already in the register; left alone
+    REJECTED = "rejected"
+
+
+@dataclass
+class ImportOptions:
+    create_missing: bool = False  # units, categories and owners not yet in the register
+    update_existing: bool = False  # rows whose contract number exists change the contract
+    source: str = "import"  # named in the audit trail
+
+
+@dataclass
+class PlannedRow:
+    number: int  # as the spreadsheet shows it
+    status: RowStatus
+    reference: str = ""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    supplier: tuple[str, str | None] | None = None  # (name, org number)
+    unit: str | None = None
+    category: str | None = None
+    owner: str | None = None
+    manager: str | None = None
+    options: list[int] = field(default_factory=list)
+    existing_id: int | None = None
+
+
+@dataclass
+class ImportPlan:
+    rows: list[PlannedRow]
+
+    def count(self, status: RowStatus) -> int:
+        return sum(1 for row in self.rows if row.status == status)
+
+    @property
+    def accepted(self) -> list[PlannedRow]:
+        return [r for r in self.rows if r.status in (RowStatus.NEW, RowStatus.UPDATE)]
+
+    @property
+    def rejected(self) -> list[PlannedRow]:
+        return [r for r in self.rows if r.status == RowStatus.REJECTED]
+
+    @property
+    def with_warnings(self) -> list[PlannedRow]:
+        return [r for r in self.rows if r.warnings and r.status != RowStatus.REJECTED]
+
+
+def _procedures() -> dict[str, Procedure]:
+    """Procedure names as offices write them (Norwegian labels and codes) -> Procedure."""
+    names: dict[str, Procedure] = {}
+    for procedure, label in PROCEDURE_LABELS.items():
+        names[procedure.value] = procedure
+        with force_locale("nb"):
+            text = str(label).lower()
+        names[text] = procedure
+        names[text.split(" (")[0]] = procedure
+    names.update(
+        {
+            "direkte": Procedure.DIRECT_AWARD,
+            "åpen anbudskonkurranse": Procedure.OPEN_PROCEDURE,
+            "begrenset anbudskonkurranse": Procedure.RESTRICTED_PROCEDURE,
+            "åpen tilbudskonkurranse": Procedure.OPEN_COMPETITION,
+            "begrenset tilbudskonkurranse": Procedure.RESTRICTED_COMPETITION,
+            "minikonkurranse": Procedure.MINI_COMPETITION,
+            "avrop": Procedure.FRAMEWORK_CALL_OFF,
+        }
+    )
+    return names
+
+
+def _text(value: object, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    if text.startswith("'") and text[1:2] in FORMULA_STARTS:
+        text = text[1:]  # the apostrophe our own export puts before formula-like text
+    return text[:limit] if text else None
+
+
+def _cell(row: Sequence[object], columns: dict[str, int], name: str) -> object:
+    position = columns.get(name)
+    return row[position] if position is not None and position < len(row) else None
+
+
+class _Lookups:
+    """Names and numbers already in the register, read once per plan."""
+
+    def __init__(self) -> None:
+        self.units = {n.lower(): i for i, n in Session.execute(select(Unit.id, Unit.name))}
+        self.categories = {
+            n.lower(): i for i, n in Session.execute(select(Category.id, Category.name))
+        }
+        self.references = {
+            ref: cid
+            for cid, ref in Session.execute(
+                select(Contract.id, Contract.reference).where(Contract.deleted_at.is_(None))
+            )
+        }
+        self.users = {e.lower(): i for i, e in Session.execute(select(User.id, User.email))}
+        self.user_names = {n.lower(): i for i, n in Session.execute(select(User.id, User.name))}
+        self.procedures = _procedures()
+
+
+def _person(value: object, lookups: _Lookups, create: bool, row: PlannedRow, what) -> str | None:
+    text = _text(value, 254)
+    if not text:
+        return None
+    if match := NAME_WITH_EMAIL.search(text):  # "Kari Nordmann <kari@kommune.no>", as exported
+        text = match.group(1)
+    key = text.lower()
+    if key in lookups.users or key in lookups.user_names:
+        return key
+    if "@" in key and create:
+        return key
+    row.warnings.append(
+        str(_l("%(what)s %(value)s is not a user and is left empty.", what=what, value=text))
+    )
+    return None
+
+
+def plan(rows: Sequence[Sequence[object]], header: HeaderRow, options: ImportOptions) -> ImportPlan:
+    """What importing the rows below the header would do, row by row; writes nothing."""
+    columns = {f: position for position, f in header.columns.items()}
+    lookups = _Lookups()
+    seen: set[str] = set()
+    planned: list[PlannedRow] = []
+    for index in range(header.index + 1, len(rows)):
+        raw = rows[index]
+        if not any(str(cell).strip() for cell in raw if cell is not None):
+            continue
+        planned.append(_plan_row(index + 1, raw, columns, lookups, options, seen))
+    return ImportPlan(rows=planned)
+
+
+def _plan_row(
+    number: int,
+    raw: Sequence[object],
+    columns: dict[str, int],
+    lookups: _Lookups,
+    options: ImportOptions,
+    seen: set[str],
+) -> PlannedRow:
+    row = PlannedRow(number=number, status=RowStatus.NEW)
+    cell = lambda name: _cell(raw, columns, name)  # noqa: E731
+    row.reference = _text(cell("reference"), 60) or ""
+    title = _text(cell("title"), 300)
+    if not row.reference:
+        row.errors.append(str(_l("The contract number is missing.")))
+    elif row.reference in seen:
+        row.errors.append(
+            str(_l("The contract number %(ref)s is in the file twice.", ref=row.reference))
+        )
+    seen.add(row.reference)
+    if not title:
+        row.errors.append(str(_l("The title is missing.")))
+
+    parsed: dict[str, Any] = {}
+    parsers = {
+        "start_date": parse_date, "end_date": parse_date, "signed_on": parse_date,
+        "estimated_value": parse_money, "annual_value": parse_money, "notice": parse_months,
+        "options": parse_options, "is_framework": parse_yes_no,
+        "has_wage_conditions": parse_yes_no,
+    }  # fmt: skip
+    for name, parse in parsers.items():
+        try:
+            parsed[name] = parse(cell(name))
+        except CellError as error:
+            row.errors.append(str(error.args[0]))
+    if "start_date" in parsed and parsed["start_date"] is None:
+        row.errors.append(str(_l("The start date is missing.")))
+    start, end = parsed.get("start_date"), parsed.get("end_date")
+    if start and end and end < start:
+        row.errors.append(str(_l("The end date is before the start date.")))
+
+    supplier_name = _text(cell("supplier"), 200)
+    org_number = None
+    try:
+        org_number = parse_org_number(cell("org_number"))
+    except CellError as error:
+        row.warnings.append(str(error.args[0]) + " " + str(_l("(matched by name instead)")))
+    if not supplier_name and not org_number:
+        row.errors.append(str(_l("The supplier is missing.")))
+    row.supplier = (supplier_name or org_number or "", org_number)
+
+    for kind, table in (("unit", lookups.units), ("category", lookups.categories)):
+        name = _text(cell(kind), 120)
+        missing, unknown = MASTER_DATA_ERRORS[kind]
+        if not name:
+            row.errors.append(str(missing))
+        elif name.lower() not in table and not options.create_missing:
+            row.errors.append(str(unknown) + " " + name)
+        setattr(row, kind, name)
+
+    row.owner = _person(cell("owner"), lookups, options.create_missing, row, _l("Owner"))
+    row.manager = _person(cell("manager"), lookups, options.create_missing, row, _l("Manager"))
+    procedure_text = _text(cell("procedure"), 200)
+    procedure = Procedure.UNKNOWN
+    if procedure_text:
+        procedure = lookups.procedures.get(procedure_text.lower(), Procedure.UNKNOWN)
+        if procedure == Procedure.UNKNOWN:
+            row.warnings.append(
+                str(_l("Unknown procedure %(name)s, saved as unknown.", name=procedure_text))
+            )
+    row.options = parsed.get("options") or []
+    if row.options and end is None:
+        row.errors.append(str(_l("Options need an end date.")))
+    elif row.options:
+        row.warnings.append(
+            str(
+                _l(
+                    "Option deadlines set to %(n)d months before each period ends.",
+                    n=OPTION_LEAD_MONTHS,
+                )
+            )
+        )
+    price = _text(cell("price_adjustment"), 120)
+    month = None
+    try:
+        month = parse_months(cell("price_adjustment_month"))
+    except CellError:
+        month = -1
+    if month is not None and not 1 <= month <= 12:
+        row.warnings.append(str(_l("The price adjustment month is not 1 to 12 and is left empty.")))
+        month = None
+    row.values = {
+        "reference": row.reference,
+        "title": title,
+        "procedure": procedure,
+        "is_framework": parsed.get("is_framework", False),
+        "estimated_value": parsed.get("estimated_value"),
+        "annual_value": parsed.get("annual_value"),
+        "signed_on": parsed.get("signed_on") or start,
+        "start_date": start,
+        "end_date": end,
+        "notice_months": parsed.get("notice"),
+        "price_adjustment_index": price,
+        "price_adjustment_month": month,
+        "has_wage_conditions": parsed.get("has_wage_conditions", False),
+        "notes": _text(cell("notes"), 10000),
+    }
+    if row.errors:
+        row.status = RowStatus.REJECTED
+    elif row.reference in lookups.references:
+        row.existing_id = lookups.references[row.reference]
+        row.status = RowStatus.UPDATE if options.update_existing else RowStatus.UNCHANGED
+    return row
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+class _Resolver:
+    """Finds or creates the suppliers, units, categories and people the rows name."""
+
+    def __init__(self, options: ImportOptions) -> None:
+        self.options = options
+        self.cache: dict[tuple[str, str], int] = {}
+
+    def supplier(self, name: str, org_number: str | None) -> int:
+        key = ("supplier", org_number or name.lower())
+        if key in self.cache:
+            return self.cache[key]
+        found = None
+        if org_number:
+            found = Session.scalar(select(Supplier).where(Supplier.org_number == org_number))
+        if found is None:
+            found = Session.scalar(
+                select(Supplier).where(unicode_lower(Supplier.name) == name.lower()).limit(1)
+            )
+        if found is None:
+            found = parties.save_supplier(
+                Supplier(),
+                name=name,
+                org_number=org_number,
+                contact_email=None,
+                contact_phone=None,
+                notes=None,
+            )
+        self.cache[key] = found.id
+        return found.id
+
+    def named(self, model: type[Unit] | type[Category], name: str) -> int:
+        key = (model.__tablename__, name.lower())
+        if key not in self.cache:
+            found = Session.scalar(
+                select(model).where(unicode_lower(model.name) == name.lower()).limit(1)
+            )
+            if found is None:
+                if model is Unit:
+                    found = parties.save_unit(Unit(), name=name, contact_email=None)
+                else:
+                    found = parties.save_category(
+                        Category(), name=name, cpv_code=None, kind="services"
+                    )
+            self.cache[key] = found.id
+        return self.cache[key]
+
+    def person(self, key: str | None) -> int | None:
+        if key is None:
+            return None
+        user = Session.scalar(select(User).where(func.lower(User.email) == key)) or Session.scalar(
+            select(User).where(unicode_lower(User.name) == key).limit(1)
+        )
+        if user is None:
+            local = key.split("@")[0].replace(".", " ").title()
+            user = auth_services.create_user(
+                email=key, name=local, role=Role.OWNER, password=secrets.token_urlsafe(24)
+            )
+        return user.id
+
+
+def apply(import_plan: ImportPlan, options: ImportOptions) -> dict[str, int]:
+    """Write the accepted rows (flushes, never commits); returns counts by status."""
+    resolver = _Resolver(options)
+    counts = {"created": 0, "updated": 0}
+    for row in import_plan.accepted:
+        values = dict(row.values)
+        values["supplier_id"] = resolver.supplier(*row.supplier)
+        values["unit_id"] = resolver.named(Unit, row.unit)
+        values["category_id"] = resolver.named(Category, row.category)
+        values["owner_id"] = resolver.person(row.owner)
+        values["manager_id"] = resolver.person(row.manager)
+        source = f"{options.source}, rad {row.number}"
+        if row.status == RowStatus.UPDATE:
+            contract = Session.get(Contract, row.existing_id)
+            register.update_contract(contract, values, contract.version, source=source)
+            counts["updated"] += 1
+        else:
+            contract = register.create_contract(values, source=source)
+            _add_options(contract, row.options)
+            counts["created"] += 1
+    return counts
+
+
+def _add_options(contract: Contract, months: list[int]) -> None:
+    end: date | None = contract.end_date
+    for extension in months:
+        if end is None:
+            return
+        deadline = add_months(end, -OPTION_LEAD_MONTHS)
+        register.add_option(contract, extension, deadline)
+        end = add_months(end + timedelta(days=1), extension) - timedelta(days=1)

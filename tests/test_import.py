@@ -1,0 +1,183 @@
+"""Importing contracts from spreadsheets: dry run, commit, re-import, round trip."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from contracts.audit.models import AuditEvent
+from contracts.db import Session
+from contracts.exchange import importer
+from contracts.exchange.headers import find_header_row
+from contracts.exchange.reading import read_rows
+from contracts.parties.models import Category, Supplier, Unit
+from contracts.register.models import Contract, ContractOption
+from tests import factories
+
+DATA = Path(__file__).parent / "data"
+OPPVEKST = str(DATA / "kontrakter_oppvekst_cp1252.csv")
+TEKNISK = str(DATA / "kontrakter_teknisk.xlsx")
+
+
+def _count(model) -> int:
+    return Session.scalar(select(func.count()).select_from(model))
+
+
+def _state() -> tuple[int, ...]:
+    return tuple(
+        _count(m) for m in (Contract, ContractOption, Supplier, Unit, Category, AuditEvent)
+    )
+
+
+def _contract(reference: str) -> Contract | None:
+    return Session.scalar(select(Contract).where(Contract.reference == reference))
+
+
+def test_dry_run_reports_every_row_and_changes_nothing(runner):
+    before = _state()
+    result = runner.invoke(args=["contracts", "import", OPPVEKST, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert _state() == before
+    assert "Header on row 4" in result.output
+    # Rejected rows are named by the row number the spreadsheet shows, with the reason.
+    assert "row 8 OPP-2022-11: REJECTED" in result.output and "31.02.2022" in result.output
+    assert "row 9 -: REJECTED" in result.output
+    assert "Dry run" in result.output
+
+
+def test_import_creates_contracts_with_options_and_audit_events(runner):
+    factories.make_user(email="ola.nordmann@kommune.no", name="Ola Nordmann")
+    result = runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
+    assert result.exit_code == 0, result.output
+    assert "Imported: 3 new" in result.output
+
+    first = _contract("OPP-2019-01")
+    assert first.title == "Renhold av Østre Aasen skole"
+    assert first.supplier.org_number == "974760673"
+    assert first.unit.name == "Oppvekst" and first.category.name == "Renhold"
+    assert first.owner.email == "ola.nordmann@kommune.no"  # matched, not created again
+    assert first.manager.email == "kari@kommune.no"  # created, as asked
+    assert first.estimated_value == Decimal("1250000.50")
+    assert first.annual_value == Decimal("300000.00")
+    assert first.notice_months == 3 and first.is_framework and first.has_wage_conditions
+    assert [o.extension_months for o in first.options] == [12]
+    assert first.options[0].exercise_deadline == date(2022, 9, 30)  # 3 months before the end
+    assert first.max_end_date == date(2023, 12, 31)
+    two_times = _contract("OPP-2020-07")
+    assert [o.extension_months for o in two_times.options] == [12, 12]
+    assert two_times.estimated_value == Decimal("1200000.00")  # "1,2 mill"
+    # The invalid org number is a warning: the supplier is matched by name, without it.
+    assert _contract("OPP-2021-03").supplier.org_number is None
+    assert _contract("OPP-2022-11") is None  # rejected
+    event = Session.scalar(
+        select(AuditEvent).where(AuditEvent.contract_id == first.id, AuditEvent.action == "create")
+    )
+    assert "import kontrakter_oppvekst_cp1252.csv, rad 5" in event.summary
+
+
+def test_reimport_duplicates_nothing(runner):
+    runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
+    before = _state()
+    again = runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
+    assert again.exit_code == 0, again.output
+    assert "unchanged 3" in again.output
+    assert _state() == before
+
+
+def test_update_existing_changes_only_what_differs(runner, tmp_path):
+    runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
+    text = (DATA / "kontrakter_oppvekst_cp1252.csv").read_bytes().decode("cp1252")
+    changed = tmp_path / "endret.csv"
+    changed.write_bytes(text.replace("Skolefrukt", "Skolefrukt og melk").encode("cp1252"))
+    events = _count(AuditEvent)
+    result = runner.invoke(
+        args=["contracts", "import", str(changed), "--create-missing", "--update-existing"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "update 3" in result.output
+    assert _contract("OPP-2020-07").title == "Skolefrukt og melk"
+    # One contract changed, so one event; the two unchanged rows leave no trace.
+    assert _count(AuditEvent) == events + 1
+
+
+def test_all_or_nothing_imports_nothing_when_a_late_row_is_bad(runner):
+    before = _state()
+    result = runner.invoke(
+        args=["contracts", "import", OPPVEKST, "--create-missing", "--all-or-nothing"]
+    )
+    assert result.exit_code != 0
+    assert "nothing imported" in result.output
+    assert _state() == before
+
+
+def test_unknown_units_and_categories_are_rejected_unless_created(runner):
+    result = runner.invoke(args=["contracts", "import", TEKNISK])
+    assert result.exit_code == 0
+    assert "rejected 3" in result.output
+    assert _count(Contract) == 0
+    factories.make_unit("Teknisk")
+    factories.make_category("Bygg og anlegg")
+    factories.make_category("Kontorrekvisita")
+    result = runner.invoke(args=["contracts", "import", TEKNISK])
+    assert "Imported: 3 new" in result.output, result.output
+    assert _contract("TEK-1").procedure.value == "open_procedure"
+    assert _contract("TEK-3").procedure.value == "direct_award"
+    assert _contract("TEK-1").start_date == date(2023, 10, 1)
+
+
+def test_files_that_cannot_be_read_give_a_clear_error(runner, tmp_path):
+    fake = tmp_path / "kontrakter.xlsx"
+    fake.write_text("Avtalenr;Tittel\nA;B\n")
+    result = runner.invoke(args=["contracts", "import", str(fake)])
+    assert result.exit_code != 0 and "Excel" in result.output
+    headless = tmp_path / "ingen_overskrift.csv"
+    headless.write_text("a;b\n1;2\n")
+    result = runner.invoke(args=["contracts", "import", str(headless)])
+    assert result.exit_code != 0 and "header" in result.output
+
+
+def test_export_then_import_gives_back_the_same_contracts(login_as):
+    """Round trip: the CSV export reads back into the same values."""
+    owner = factories.make_user(name="Kari Nordmann", email="kari@kommune.no")
+    originals = [
+        factories.make_contract(reference="RT-1", owner_id=owner.id, notes="=1+1"),
+        factories.make_contract(
+            reference="RT-2",
+            estimated_value=Decimal("99999.99"),
+            annual_value=None,
+            end_date=None,
+            is_framework=True,
+        ),
+    ]
+    csv_bytes = login_as("procurement").get("/contracts/export.csv", query_string={"q": "RT-"}).data
+    rows = read_rows(csv_bytes, "eksport.csv")
+    header = find_header_row(rows)
+    plan = importer.plan(rows, header, importer.ImportOptions(update_existing=True))
+    assert [r.status for r in plan.rows] == [importer.RowStatus.UPDATE] * 2, [
+        (r.errors, r.warnings) for r in plan.rows
+    ]
+    for row, contract in zip(plan.rows, originals, strict=True):
+        for key in ("reference", "title", "estimated_value", "annual_value", "start_date",
+                    "end_date", "signed_on", "notice_months", "is_framework",
+                    "has_wage_conditions", "procedure", "price_adjustment_index",
+                    "price_adjustment_month"):  # fmt: skip
+            assert row.values[key] == getattr(contract, key), (key, row.values[key])
+        assert row.supplier == (contract.supplier.name, contract.supplier.org_number)
+    assert plan.rows[0].owner == "kari@kommune.no"
+    # The apostrophe the export puts before formula-like text is taken off again.
+    assert plan.rows[0].values["notes"] == "=1+1"
+    before = _count(AuditEvent)
+    importer.apply(plan, importer.ImportOptions(update_existing=True, source="rundtur"))
+    assert _count(AuditEvent) == before  # nothing changed, nothing audited
+
+
+def test_sheet_option(runner):
+    result = runner.invoke(
+        args=["contracts", "import", TEKNISK, "--sheet", "Avtaler 2026", "--dry-run"]
+    )
+    assert result.exit_code == 0 and "Header on row 3" in result.output
+    missing = runner.invoke(args=["contracts", "import", TEKNISK, "--sheet", "Nei", "--dry-run"])
+    assert missing.exit_code != 0
