@@ -85,3 +85,41 @@ def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(page, live_se
     expect(page.locator("#title")).to_have_value("Skoleskyss")
     after = Session.scalar(select(Contract.id).order_by(Contract.id.desc()).limit(1))
     assert after == before
+
+
+def test_procurement_officer_imports_a_spreadsheet_and_fixes_a_column(page, live_server, tmp_path):
+    officer = factories.make_user(role=Role.PROCUREMENT)
+    factories.make_unit("Teknisk")
+    factories.make_category("Bygg og anlegg")
+    Session.flush()
+    sheet = tmp_path / "avtaler.csv"
+    sheet.write_bytes(
+        "Avtaleliste Teknisk\r\n\r\n"
+        "Avtalenr;Avtalenavn;Motpart;Enhet;Kategori;Startdato;Sluttdato;Opsjoner\r\n"
+        "TEK-9;Brøyting sone sør;Vik Maskin AS;Teknisk;Bygg og anlegg;01.10.2025;30.04.2028;"
+        "1+1 år\r\n".encode("cp1252")
+    )
+    page.goto("/login")
+    log_in(page, officer)
+    page.goto("/contracts")
+    page.get_by_role(
+        "link", name=re.compile("Importer fra regneark|Import from spreadsheet")
+    ).click()
+    page.set_input_files("#file", str(sheet))
+    page.locator("form button[type=submit]").click()
+
+    # The header is found on row 3; "Motpart" is not a known column, so the user maps it.
+    expect(page.locator("h1")).to_contain_text("avtaler.csv")
+    expect(page.locator("#col-2")).to_have_value("")
+    expect(page.locator("#count-rejected .app-tile__num")).to_have_text("1")
+    page.select_option("#col-2", "supplier")
+    page.check("#create_missing")
+    page.get_by_role("button", name=re.compile("Sjekk på nytt|Check again")).click()
+    expect(page.locator("#count-new .app-tile__num")).to_have_text("1")
+    page.get_by_role("button", name=re.compile("Importer 1 kontrakt|Import 1 contract")).click()
+
+    expect(page).to_have_url(re.compile(r"/contracts$"))
+    expect(page.get_by_role("status").first).to_contain_text("avtaler.csv")
+    contract = Session.scalar(select(Contract).where(Contract.reference == "TEK-9"))
+    assert contract.supplier.name == "Vik Maskin AS"
+    assert [o.extension_months for o in contract.options] == [12]
