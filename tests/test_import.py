@@ -181,3 +181,12 @@ def test_sheet_option(runner):
     assert result.exit_code == 0 and "Header on row 3" in result.output
     missing = runner.invoke(args=["contracts", "import", TEKNISK, "--sheet", "Nei", "--dry-run"])
     assert missing.exit_code != 0
+
+
+def test_large_imports_let_go_of_written_rows_without_losing_any(runner, monkeypatch):
+    monkeypatch.setattr(importer, "FLUSH_EVERY", 1)
+    result = runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
+    assert result.exit_code == 0, result.output
+    assert "Imported: 3 new" in result.output
+    assert [o.extension_months for o in _contract("OPP-2020-07").options] == [12, 12]
+    assert _contract("OPP-2019-01").manager.email == "kari@kommune.no"
