@@ -315,18 +315,20 @@ class _Resolver:
     def __init__(self, options: ImportOptions) -> None:
         self.options = options
         self.cache: dict[tuple[str, str], int] = {}
+        # All suppliers at once: a lookup per row by lower-cased name would scan the table.
+        self.by_org: dict[str, int] = {}
+        self.by_name: dict[str, int] = {}
+        for supplier_id, name, org in Session.execute(
+            select(Supplier.id, Supplier.name, Supplier.org_number).order_by(Supplier.id)
+        ):
+            if org:
+                self.by_org[org] = supplier_id
+            self.by_name.setdefault(name.lower(), supplier_id)
 
     def supplier(self, name: str, org_number: str | None) -> int:
-        key = ("supplier", org_number or name.lower())
-        if key in self.cache:
-            return self.cache[key]
-        found = None
-        if org_number:
-            found = Session.scalar(select(Supplier).where(Supplier.org_number == org_number))
-        if found is None:
-            found = Session.scalar(
-                select(Supplier).where(unicode_lower(Supplier.name) == name.lower()).limit(1)
-            )
+        found = (self.by_org.get(org_number) if org_number else None) or self.by_name.get(
+            name.lower()
+        )
         if found is None:
             found = parties.save_supplier(
                 Supplier(),
@@ -335,9 +337,11 @@ class _Resolver:
                 contact_email=None,
                 contact_phone=None,
                 notes=None,
-            )
-        self.cache[key] = found.id
-        return found.id
+            ).id
+            if org_number:
+                self.by_org[org_number] = found
+            self.by_name.setdefault(name.lower(), found)
+        return found
 
     def named(self, model: type[Unit] | type[Category], name: str) -> int:
         key = (model.__tablename__, name.lower())
