@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from contracts.db import Session
 from contracts.dbcli import analyze
 from contracts.parties.models import Category, CategoryKind, Supplier, Unit
 from contracts.register.dates import add_months
-from contracts.register.models import Contract, ContractOption, OptionDecision
+from contracts.register.models import Amendment, Contract, ContractOption, OptionDecision
 from contracts.rules.models import Procedure
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -449,6 +449,9 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
         Session.execute(insert(Contract.__table__), contract_rows[start_at : start_at + chunk])
     for start_at in range(0, len(option_rows), chunk):
         Session.execute(insert(ContractOption.__table__), option_rows[start_at : start_at + chunk])
+    amendment_rows = _amendments(contract_rows, day, now, random.Random(seed_value + 1))
+    for start_at in range(0, len(amendment_rows), chunk):
+        Session.execute(insert(Amendment.__table__), amendment_rows[start_at : start_at + chunk])
     _fix_sequences(["suppliers", "contracts", "contract_options"])
     audit.record(
         "demo_seed",
@@ -458,6 +461,7 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
             "contracts": len(contract_rows),
             "suppliers": len(supplier_rows),
             "options": len(option_rows),
+            "amendments": len(amendment_rows),
         },
     )
     return {
@@ -465,6 +469,43 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
         "suppliers": len(supplier_rows),
         "passwords": passwords,
     }
+
+
+AMENDMENTS = [
+    "Utvidet omfang: to nye bygg lagt til",
+    "Justert leveringstid etter avtale",
+    "Nytt vedlegg om rapportering",
+    "Redusert omfang etter budsjettvedtak",
+    "Endret kontaktperson og fakturaadresse",
+]
+
+
+def _amendments(
+    contracts: list[dict[str, Any]], day: date, now: datetime, rng: random.Random
+) -> list[dict[str, Any]]:
+    """A dated change on about one in twelve signed, started contracts."""
+    rows = []
+    for contract in contracts:
+        start, end = contract["start_date"], contract["end_date"]
+        if contract["signed_on"] is None or start >= day or rng.random() > 1 / 12:
+            continue
+        latest = min(day, end)
+        amended_on = start + timedelta(days=rng.randint(0, max((latest - start).days, 0)))
+        description = rng.choice(AMENDMENTS)
+        share = Decimal(rng.randint(1, 10)) / 100
+        sign = -1 if description.startswith("Redusert") else 1
+        change = (contract["estimated_value"] * share * sign).quantize(Decimal("0.01"))
+        rows.append(
+            {
+                "contract_id": contract["id"],
+                "amended_on": amended_on,
+                "description": description,
+                "value_change": change if "omfang" in description else None,
+                "created_by_id": None,
+                "created_at": now,
+            }
+        )
+    return rows
 
 
 def _write_accounts(passwords: dict[str, str]) -> Path:

@@ -121,3 +121,16 @@ def test_demo_seed_without_if_empty_adds_more_but_no_new_accounts(
     assert len(set(references)) == len(references)
     numbers = Session.scalars(select(Supplier.org_number)).all()
     assert len(set(numbers)) == len(numbers)
+
+
+def test_demo_seed_has_amendments_for_the_history_and_ocds(runner, accounts_file, fast_hashing):
+    from contracts.register.models import Amendment
+
+    result = runner.invoke(args=["demo", "seed", "--contracts", "400"])
+    assert result.exit_code == 0, result.output
+    amendments = Session.scalars(select(Amendment)).all()
+    assert 10 <= len(amendments) <= 80  # about one in twelve of the started contracts
+    for amendment in amendments:
+        contract = amendment.contract
+        assert contract.signed_on is not None
+        assert contract.start_date <= amendment.amended_on <= TODAY
