@@ -190,3 +190,23 @@ def test_large_imports_let_go_of_written_rows_without_losing_any(runner, monkeyp
     assert "Imported: 3 new" in result.output
     assert [o.extension_months for o in _contract("OPP-2020-07").options] == [12, 12]
     assert _contract("OPP-2019-01").manager.email == "kari@kommune.no"
+
+
+def test_an_english_export_reads_back_too(login_as):
+    factories.make_contract(reference="EN-1")
+    client = login_as("procurement")
+    client.post("/locale", data={"locale": "en"})
+    rows = read_rows(client.get("/contracts/export.csv", query_string={"q": "EN-1"}).data, "e.csv")
+    plan = importer.plan(rows, find_header_row(rows), importer.ImportOptions(update_existing=True))
+    (row,) = plan.rows
+    assert row.status == importer.RowStatus.UPDATE, (row.errors, row.warnings)
+    contract = _contract("EN-1")
+    # Every column of the English export is recognised, so every value comes back.
+    assert len(find_header_row(rows).columns) == len(
+        [h for h in rows[0] if h not in {"Current end date", "Latest possible end date",
+                                         "Last day to give notice", "Next option deadline",
+                                         "Confidential", "Status"}]
+    )  # fmt: skip
+    assert row.values["procedure"] == contract.procedure
+    assert row.values["estimated_value"] == contract.estimated_value
+    assert row.warnings == []

@@ -100,20 +100,17 @@ class ImportPlan:
     def rejected(self) -> list[PlannedRow]:
         return [r for r in self.rows if r.status == RowStatus.REJECTED]
 
-    @property
-    def with_warnings(self) -> list[PlannedRow]:
-        return [r for r in self.rows if r.warnings and r.status != RowStatus.REJECTED]
-
 
 def _procedures() -> dict[str, Procedure]:
     """Procedure names as offices write them (Norwegian labels and codes) -> Procedure."""
     names: dict[str, Procedure] = {}
     for procedure, label in PROCEDURE_LABELS.items():
         names[procedure.value] = procedure
-        with force_locale("nb"):
-            text = str(label).lower()
-        names[text] = procedure
-        names[text.split(" (")[0]] = procedure
+        for locale in ("nb", "en"):  # an export in either language reads back
+            with force_locale(locale):
+                text = str(label).lower()
+            names[text] = procedure
+            names[text.split(" (")[0]] = procedure
     names.update(
         {
             "direkte": Procedure.DIRECT_AWARD,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
 from python_calamine import CalamineWorkbook
@@ -101,12 +100,3 @@ def read_rows(data: bytes, filename: str, sheet: str | None = None) -> list[list
     if name.endswith(".xls") or data.startswith(OLE_MAGIC):
         raise FileRefused(_l("Old .xls files cannot be read: save the sheet as .xlsx."))
     raise FileRefused(_l("Upload an .xlsx or .csv file."))
-
-
-def non_empty(rows: Sequence[Sequence[object]]) -> list[tuple[int, Sequence[object]]]:
-    """Rows with any content, with their row number as the spreadsheet shows it (from 1)."""
-    return [
-        (number, row)
-        for number, row in enumerate(rows, start=1)
-        if any(str(cell).strip() for cell in row if cell is not None)
-    ]
