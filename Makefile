@@ -55,8 +55,9 @@ format: $(VENV)/.installed ## Format the code with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install ## Benchmark the contract list (SQLite, PostgreSQL) and the OCDS export
+bench: install ## Benchmark the contract list (SQLite, PostgreSQL), the import and the OCDS export
 	$(PY) benchmarks/contract_list.py $(BENCH_ARGS)
+	$(PY) benchmarks/import_contracts.py
 	$(PY) benchmarks/ocds_export.py
 
 clean: ## Remove the virtualenv, node_modules and built assets

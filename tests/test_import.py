@@ -8,12 +8,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from contracts.audit import services as audit
 from contracts.audit.models import AuditEvent
+from contracts.auth import services as auth_services
 from contracts.db import Session
 from contracts.exchange import importer
 from contracts.exchange.headers import find_header_row
 from contracts.exchange.reading import read_rows
 from contracts.parties.models import Category, Supplier, Unit
+from contracts.register import services as register_services
 from contracts.register.models import Contract, ContractOption
 from tests import factories
 
@@ -183,13 +186,67 @@ def test_sheet_option(runner):
     assert missing.exit_code != 0
 
 
-def test_large_imports_let_go_of_written_rows_without_losing_any(runner, monkeypatch):
+def test_large_imports_in_many_batches_lose_nothing(runner, monkeypatch):
     monkeypatch.setattr(importer, "FLUSH_EVERY", 1)
+    monkeypatch.setattr(importer, "BATCH_SIZE", 1)
     result = runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
     assert result.exit_code == 0, result.output
     assert "Imported: 3 new" in result.output
     assert [o.extension_months for o in _contract("OPP-2020-07").options] == [12, 12]
     assert _contract("OPP-2019-01").manager.email == "kari@kommune.no"
+    again = runner.invoke(
+        args=["contracts", "import", OPPVEKST, "--create-missing", "--update-existing"]
+    )
+    assert again.exit_code == 0, again.output
+    assert "Imported: 0 new, 3 updated" in again.output
+
+
+def test_bulk_written_contracts_match_what_the_services_write(runner):
+    """New rows skip the per-row services; the rows and the trail must not tell."""
+    factories.make_contract(reference="BEFORE-1")  # an event already on the chain
+    result = runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
+    assert result.exit_code == 0, result.output
+    Session.expire_all()
+    contract = _contract("OPP-2020-07")
+    events = list(Session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    for previous, event in zip(events, events[1:], strict=False):
+        assert event.seq == previous.seq + 1 and event.prev_hash == previous.hash
+        assert audit.compute_hash(event.prev_hash, event) == event.hash
+    created = [e for e in events if e.contract_id == contract.id]
+    assert [e.entity_type for e in created] == ["contracts", "contract_options", "contract_options"]
+    assert created[0].after == audit.snapshot(contract)
+    assert [e.after for e in created[1:]] == [audit.snapshot(o) for o in contract.options]
+    assert created[0].actor_label == "system"
+    # The derived columns the services keep: end dates, sort date and search text.
+    check = Contract(**{k: getattr(contract, k) for k in ("reference", "title", "end_date")})
+    check.supplier, check.options = contract.supplier, list(contract.options)
+    register_services.refresh_derived(check)
+    assert (check.current_end_date, check.max_end_date, check.end_sort_date) == (
+        contract.current_end_date,
+        contract.max_end_date,
+        contract.end_sort_date,
+    )
+    assert check.search_text == contract.search_text
+    assert contract.version == 1
+
+
+def test_a_contract_registered_after_the_dry_run_is_left_alone(runner):
+    rows = read_rows(Path(OPPVEKST).read_bytes(), "kontrakter.csv")
+    options = importer.ImportOptions(create_missing=True)
+    plan = importer.plan(rows, find_header_row(rows), options)
+    factories.make_contract(reference="OPP-2019-01", title="Registrert i mellomtiden")
+    counts = importer.apply(plan, options)
+    assert counts == {"created": 2, "updated": 0, "unchanged": 1}
+    assert _contract("OPP-2019-01").title == "Registrert i mellomtiden"
+
+
+def test_people_created_by_an_import_cannot_log_in_until_given_a_password(runner):
+    result = runner.invoke(args=["contracts", "import", OPPVEKST, "--create-missing"])
+    assert result.exit_code == 0, result.output
+    manager = _contract("OPP-2019-01").manager
+    assert manager.email == "kari@kommune.no"
+    assert auth_services.authenticate("kari@kommune.no", "") is None
+    assert auth_services.authenticate("kari@kommune.no", "!") is None
 
 
 def test_an_english_export_reads_back_too(login_as):

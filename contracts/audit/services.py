@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from contracts.audit.models import GENESIS_HASH, AuditEvent
 from contracts.db import Base, Session, utcnow
@@ -37,14 +38,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def audited_keys(model: type[Base]) -> list[str]:
+    """The column attributes of a model that the trail records."""
+    return [a.key for a in inspect(model).column_attrs if a.key not in _IGNORED_COLUMNS]
+
+
 def snapshot(obj: Base) -> dict[str, Any]:
     """The audited column values of a model instance."""
-    mapper = inspect(obj).mapper
-    return {
-        attr.key: _plain(getattr(obj, attr.key))
-        for attr in mapper.column_attrs
-        if attr.key not in _IGNORED_COLUMNS
-    }
+    return {key: _plain(getattr(obj, key)) for key in audited_keys(type(obj))}
+
+
+def snapshot_values(keys: list[str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """snapshot() for a row written without the ORM: the same keys, missing ones as None."""
+    return {key: _plain(values.get(key)) for key in keys}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
@@ -60,28 +66,36 @@ def canonical_json(payload: dict[str, Any]) -> str:
     )
 
 
+HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "ip",
+    "action",
+    "entity_type",
+    "entity_id",
+    "contract_id",
+    "summary",
+    "before",
+    "after",
+)
+
+
 def event_payload(event: AuditEvent) -> dict[str, Any]:
     """The fields of an event that its hash covers."""
-    return {
-        "seq": event.seq,
-        "occurred_at": _plain(event.occurred_at),
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "ip": event.ip,
-        "action": event.action,
-        "entity_type": event.entity_type,
-        "entity_id": event.entity_id,
-        "contract_id": event.contract_id,
-        "summary": event.summary,
-        "before": event.before,
-        "after": event.after,
-    }
+    return {name: _plain(getattr(event, name)) for name in HASHED_FIELDS}
+
+
+def chain_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
+    """SHA-256 of the previous hash followed by the canonical JSON of the hashed fields."""
+    payload = {name: _plain(values.get(name)) for name in HASHED_FIELDS}
+    return hashlib.sha256((prev_hash + canonical_json(payload)).encode()).hexdigest()
 
 
 def compute_hash(prev_hash: str, event: AuditEvent) -> str:
     """SHA-256 of the previous hash followed by the event's canonical JSON."""
-    data = (prev_hash + canonical_json(event_payload(event))).encode()
-    return hashlib.sha256(data).hexdigest()
+    return chain_hash(prev_hash, event_payload(event))
 
 
 def _actor() -> tuple[int | None, str]:
@@ -92,6 +106,17 @@ def _actor() -> tuple[int | None, str]:
 
 def _client_ip() -> str | None:
     return request.remote_addr if has_request_context() else None
+
+
+def _locked_head() -> Any:
+    """The newest event's (seq, hash), after taking the append lock for this transaction."""
+    session = Session()
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise appends so two transactions never chain onto the same head.
+        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))
+    return session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
 
 
 def record(
@@ -112,12 +137,7 @@ def record(
         session.flush()
         entity_type = entity_type or entity.__tablename__
         entity_id = entity_id if entity_id is not None else getattr(entity, "id", None)
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends so two transactions never chain onto the same head.
-        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    head = _locked_head()
     actor_id, actor_label = actor or _actor()
     event = AuditEvent(
         seq=(head.seq + 1) if head else 1,
@@ -138,6 +158,58 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+class ChainAppender:
+    """Appends many events with one read of the chain head, for bulk writes (imports).
+
+    The head is kept in memory, so nothing else may append events in the same
+    transaction between the first add() and the last flush().
+    """
+
+    def __init__(self) -> None:
+        head = _locked_head()
+        self.seq = head.seq if head else 0
+        self.prev_hash = head.hash if head else GENESIS_HASH
+        self.actor_id, self.actor_label = _actor()
+        self.ip = _client_ip()
+        self.pending: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        action: str,
+        entity_type: str,
+        entity_id: int | None,
+        *,
+        contract_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        summary: str | None = None,
+    ) -> None:
+        self.seq += 1
+        values = {
+            "seq": self.seq,
+            "occurred_at": utcnow(),
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "ip": self.ip,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "contract_id": contract_id,
+            "summary": summary[:300] if summary else None,
+            "before": before,
+            "after": after,
+            "prev_hash": self.prev_hash,
+        }
+        values["hash"] = self.prev_hash = chain_hash(self.prev_hash, values)
+        self.pending.append(values)
+
+    def flush(self) -> None:
+        """Insert the events added so far (in the caller's transaction)."""
+        if self.pending:
+            Session.execute(insert(AuditEvent.__table__), self.pending)
+            self.pending = []
 
 
 def record_create(entity: Base, **kwargs: Any) -> AuditEvent:

@@ -21,6 +21,11 @@ class UserError(ValueError):
     """A user operation that cannot be done; the message is shown to the user."""
 
 
+# Stored for people created by an import: no password matches it, so they cannot log in
+# until an administrator gives them one.
+NO_PASSWORD = "!"  # noqa: S105 - a marker that no hash equals, not a password
+
+
 def hash_password(password: str) -> str:
     """Hash a password with scrypt."""
     return generate_password_hash(password, method="scrypt")
@@ -37,8 +42,8 @@ def find_user_by_email(email: str) -> User | None:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, else None."""
     user = find_user_by_email(email)
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+    if user is None or user.password_hash == NO_PASSWORD:
+        check_password_hash(_DUMMY_HASH, password)  # the same time as a real check
         return None
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None
@@ -101,21 +106,21 @@ def create_user(
     email: str,
     name: str,
     role: Role,
-    password: str,
+    password: str | None,
     unit_id: int | None = None,
     is_active: bool = True,
 ) -> User:
-    """Create a user with a hashed password, audited."""
+    """Create a user with a hashed password (None: cannot log in yet), audited."""
     email = normalise_email(email)
     _check_unique_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise UserError("password_short")
     user = User(
         email=email,
         name=name.strip(),
         role=Role(role),
         unit_id=unit_id,
-        password_hash=hash_password(password),
+        password_hash=NO_PASSWORD if password is None else hash_password(password),
         is_active=is_active,
     )
     Session.add(user)

@@ -31,6 +31,7 @@ YEARS = re.compile(r"^(\d{1,2})\s*(?:år|years?)$", re.I)
 OPTION_SUM = re.compile(
     r"^\d+(?:[.,]\d+)?(?:\s*\+\s*\d+(?:[.,]\d+)?)+\s*(år|mnd\.?|måneder)?$", re.I
 )
+OPTION_ONE = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(år|mnd\.?|måneder)$", re.I)
 OPTION_TIMES = re.compile(r"^(\d+)\s*[x×*]\s*(\d+(?:[.,]\d+)?)\s*(år|mnd\.?|måneder)?$", re.I)
 YES = {"ja", "j", "x", "yes", "y", "true", "1", "sann"}
 NO = {"nei", "n", "no", "false", "0", "usann", "-"}
@@ -129,7 +130,8 @@ def parse_options(value: object) -> list[int]:
     """Option extensions in months from "1+1 år", "1+1+1", "2 x 1 år", "6+6 mnd", "ingen".
 
     In "1+1 år" the first number is the main period and the rest are options, as
-    Norwegian contracts are written; "2 x 1 år" means two options of a year.
+    Norwegian contracts are written; "2 x 1 år" means two options of a year, and "1 år"
+    alone (like a bare number) one option of a year.
     """
     if value is None:
         return []
@@ -148,6 +150,8 @@ def parse_options(value: object) -> list[int]:
     if match := OPTION_TIMES.match(text):
         count, each, unit = match.groups()
         return [_in_months(each, unit)] * int(count)
+    if match := OPTION_ONE.match(text):
+        return [_in_months(*match.groups())]
     raise CellError(_l("Options not understood: %(value)s (write 1+1 år)", value=_text(value)))
 
 
