@@ -16,6 +16,8 @@ TRANSLATIONS = Path(__file__).resolve().parent / "contracts" / "translations"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app from the environment plus optional config overrides."""
+    from contracts.api.profile import bp as profile_bp
+    from contracts.api.views import bp as api_bp
     from contracts.auth.cli import users_cli
     from contracts.auth.services import load_session
     from contracts.auth.views import bp as auth_bp
@@ -31,6 +33,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from contracts.register.views import bp as register_bp
     from contracts.rules.views import bp as rules_bp
     from contracts.web import register_web, select_locale
+    from followup.hooks import connect as connect_followup
+    from followup.views import bp as followup_bp
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, config))
@@ -50,10 +54,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.user_loader(load_session)
 
-    for blueprint in (home_bp, auth_bp, parties_bp, register_bp, rules_bp, exchange_bp):
+    for blueprint in (
+        home_bp,
+        auth_bp,
+        parties_bp,
+        register_bp,
+        rules_bp,
+        exchange_bp,
+        profile_bp,
+        api_bp,
+        followup_bp,
+    ):
         app.register_blueprint(blueprint)
     for group in (db_cli, users_cli, demo_cli, contracts_cli):
         app.cli.add_command(group)
+    connect_followup()
     register_web(app)
     return app
 

@@ -60,6 +60,9 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "OCDS_BUYER_NAME": os.environ.get("OCDS_BUYER_NAME", "Demo kommune"),
         "OCDS_BUYER_ORG_NUMBER": os.environ.get("OCDS_BUYER_ORG_NUMBER", ""),
         "OCDS_PUBLIC": _env_bool("OCDS_PUBLIC", False),
+        # Imports run in a thread of the web process so the page can show progress; off,
+        # they run inside the request (the tests, which share one connection).
+        "IMPORT_IN_BACKGROUND": _env_bool("IMPORT_IN_BACKGROUND", True),
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(path)

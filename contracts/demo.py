@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -275,8 +276,23 @@ def _fix_sequences(tables: list[str]) -> None:
         )
 
 
-def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, Any]:
-    """Insert demo units, categories, users, suppliers and contracts; returns what it made."""
+# Other packages add their own demo data after the register's (contracts <- followup):
+# each seeder gets a random generator and today, and returns counts to report.
+Seeder = Callable[[random.Random, date], dict[str, int]]
+_seeders: list[Seeder] = []
+
+
+def add_seeder(seeder: Seeder) -> None:
+    if seeder not in _seeders:
+        _seeders.append(seeder)
+
+
+def seed(
+    contracts: int, suppliers: int, seed_value: int = 2017, *, extras: bool = True
+) -> dict[str, Any]:
+    """Insert demo units, categories, users, suppliers and contracts; returns what it made.
+
+    With extras, the other packages' seeders add theirs (assessments, plans …)."""
     rng = random.Random(seed_value)
     day = today()
     units = {u.name: u for u in Session.scalars(select(Unit))}
@@ -464,11 +480,16 @@ def seed(contracts: int, suppliers: int, seed_value: int = 2017) -> dict[str, An
             "amendments": len(amendment_rows),
         },
     )
-    return {
+    made: dict[str, Any] = {
         "contracts": len(contract_rows),
         "suppliers": len(supplier_rows),
         "passwords": passwords,
     }
+    if extras:
+        Session.flush()
+        for seeder in _seeders:
+            made.update(seeder(random.Random(seed_value + 2), day))
+    return made
 
 
 AMENDMENTS = [
@@ -536,7 +557,10 @@ def seed_command(n_contracts: int, n_suppliers: int | None, if_empty: bool) -> N
     result = seed(n_contracts, n_suppliers)
     Session.commit()
     analyze()
+    extras = {k: v for k, v in result.items() if k not in ("contracts", "suppliers", "passwords")}
     click.echo(f"Demo data: {result['contracts']} contracts, {result['suppliers']} suppliers.")
+    if extras:
+        click.echo("Also: " + ", ".join(f"{value} {name}" for name, value in extras.items()) + ".")
     if result["passwords"]:
         path = _write_accounts(result["passwords"])
         click.echo(f"Demo accounts (also saved in {path}):")

@@ -87,6 +87,8 @@ ACTION_LABELS = {
     "password_change": _l("Password changed"),
     "demo_seed": _l("Demo data created"),
     "export": _l("Exported"),
+    "revoke": _l("Revoked"),
+    "import": _l("Import finished"),
 }
 
 ENTITY_LABELS = {
@@ -98,6 +100,8 @@ ENTITY_LABELS = {
     "categories": _l("Category"),
     "users": _l("User"),
     "thresholds": _l("Threshold"),
+    "api_tokens": _l("API token"),
+    "import_jobs": _l("Import"),
 }
 
 # Names of the audited columns, for the change history.

@@ -9,6 +9,8 @@ from flask_babel import format_date, get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from contracts.api.errors import error_response as api_error_response
+from contracts.api.errors import is_api_request
 from contracts.db import Session
 from contracts.labels import (
     ACTION_LABELS,
@@ -96,6 +98,8 @@ def register_web(app: Flask) -> None:
     def error_page(code: int):
         def handler(error):
             Session.rollback()
+            if is_api_request():  # also URLs under /api/ that match no route
+                return api_error_response(error)
             return render_template("errors/error.html", code=code), code
 
         return handler

@@ -10,6 +10,7 @@ from contracts import models  # noqa: F401  (fills the metadata)
 from contracts.config import normalise_database_url
 from contracts.db import Base, make_engine
 from contracts.dbcli import include_object
+from followup import models as followup_models  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

@@ -72,6 +72,7 @@ def app(database_url, tmp_path_factory):
             "WTF_CSRF_ENABLED": False,
             "FIXED_TODAY": TODAY,
             "SERVER_NAME": None,
+            "IMPORT_IN_BACKGROUND": False,  # one shared connection; see test_import_jobs
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))

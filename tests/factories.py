@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 from contracts.auth import services as auth_services
 from contracts.auth.models import Role, User
 from contracts.db import Session
+from contracts.exchange.models import ImportJob, JobStatus
 from contracts.parties.models import Category, CategoryKind, Supplier, Unit
 from contracts.register import services as register_services
 from contracts.register.models import Contract
@@ -124,3 +125,33 @@ def make_contract(**overrides: Any) -> Contract:
     contract = register_services.create_contract(contract_values(**overrides))
     Session.flush()
     return contract
+
+
+def make_import_job(**fields) -> ImportJob:
+    """A finished import job, as the import page leaves it."""
+    values = {
+        "upload_token": "imported-already",
+        "filename": "kontrakter.xlsx",
+        "header_row": 0,
+        "mapping": {"0": "reference", "1": "title"},
+        "status": JobStatus.DONE,
+        "rows": 2,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        **fields,
+    }
+    job = ImportJob(**values)
+    Session.add(job)
+    Session.flush()
+    return job
+
+
+def make_api_token(user: User, name: str = "Test") -> str:
+    """A live API token for the user; returns the text to send as Bearer."""
+    from contracts.api.services import create_token
+
+    _token, text = create_token(user, name)
+    Session.flush()
+    return text

@@ -10,13 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from contracts.api.models import ApiToken
 from contracts.audit.models import AuditEvent
 from contracts.auth.models import Role, User
 from contracts.db import Session
 from contracts.register import services as register_services
 from contracts.register.models import ContractOption, OptionDecision
 from contracts.rules.models import Threshold
-from tests import factories
+from tests import factories, followup_factories
 
 ANONYMOUS = "anonymous"
 ROLES = tuple(role.value for role in Role)
@@ -24,6 +25,7 @@ LOGGED_IN = frozenset(ROLES)
 EVERYONE = LOGGED_IN | {ANONYMOUS}
 EDITORS = frozenset({Role.ADMIN.value, Role.PROCUREMENT.value})
 ADMIN = frozenset({Role.ADMIN.value})
+OFFICE_AND_AUDITORS = EDITORS | {Role.AUDITOR.value}
 
 # Every endpoint and method in the url_map, with the roles allowed to use it. Everyone
 # else is refused: anonymous visitors are sent to the login page, logged-in users get 403.
@@ -54,6 +56,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("parties.category_delete", "POST"): EDITORS,
     ("parties.supplier_list", "GET"): LOGGED_IN,
     ("parties.supplier_detail", "GET"): LOGGED_IN,
+    ("parties.supplier_suggest", "GET"): LOGGED_IN,
     ("parties.supplier_new", "GET"): EDITORS,
     ("parties.supplier_new", "POST"): EDITORS,
     ("parties.supplier_edit", "GET"): EDITORS,
@@ -66,6 +69,8 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("exchange.import_upload", "POST"): EDITORS,
     ("exchange.import_preview", "GET"): EDITORS,
     ("exchange.import_preview", "POST"): EDITORS,
+    ("exchange.import_job", "GET"): EDITORS,
+    ("exchange.import_job_status", "GET"): EDITORS,
     # Public once the municipality turns publication on (CONFIG below); 404 while off.
     ("exchange.ocds_public", "GET"): EVERYONE,
     ("register.contract_new", "GET"): EDITORS,
@@ -88,15 +93,80 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ),
     ("rules.threshold_add", "POST"): ADMIN,
     ("rules.threshold_delete", "POST"): ADMIN,
+    # Everyone's own profile and API tokens (an auditor's token only reads).
+    ("profile.show", "GET"): LOGGED_IN,
+    ("profile.token_create", "POST"): LOGGED_IN,
+    ("profile.token_revoke", "POST"): LOGGED_IN,
+    # The JSON API takes bearer tokens only: anonymous is 401 there, not a login redirect
+    # (see test_access_matrix), and a logged-in browser is anonymous to it.
+    ("api.openapi", "GET"): EVERYONE,
+    ("api.contract_list", "GET"): LOGGED_IN,
+    ("api.contract_detail", "GET"): LOGGED_IN,
+    ("api.contract_create", "POST"): EDITORS,
+    ("api.contract_update", "PATCH"): EDITORS,
+    ("api.supplier_list", "GET"): LOGGED_IN,
+    ("api.supplier_detail", "GET"): LOGGED_IN,
+    ("api.supplier_create", "POST"): EDITORS,
+    ("api.unit_list", "GET"): LOGGED_IN,
+    ("api.unit_detail", "GET"): LOGGED_IN,
+    ("api.category_list", "GET"): LOGGED_IN,
+    ("api.category_detail", "GET"): LOGGED_IN,
+    # Follow-up plans, activities and deviations. Completing activities and recording or
+    # closing deviations is also open to the contract's owner and manager (and to whoever
+    # is responsible for the activity): see tests/test_followup_plans.py.
+    ("followup.plan_detail", "GET"): LOGGED_IN,
+    ("followup.plan_build", "GET"): EDITORS,
+    ("followup.plan_build", "POST"): EDITORS,
+    ("followup.activity_add", "POST"): EDITORS,
+    ("followup.activity_detail", "GET"): LOGGED_IN,
+    ("followup.activity_done", "POST"): EDITORS,
+    ("followup.activity_skip", "POST"): EDITORS,
+    ("followup.activity_reopen", "POST"): EDITORS,
+    ("followup.activity_edit", "POST"): EDITORS,
+    ("followup.activity_attachment", "GET"): LOGGED_IN,
+    ("followup.mine", "GET"): LOGGED_IN,
+    ("followup.deviation_list", "GET"): LOGGED_IN,
+    ("followup.deviation_add", "POST"): EDITORS,
+    ("followup.deviation_close", "POST"): EDITORS,
+    # Category prioritisation and method templates.
+    ("followup.priorities", "GET"): OFFICE_AND_AUDITORS,
+    ("followup.category_assess", "GET"): EDITORS,
+    ("followup.category_assess", "POST"): EDITORS,
+    ("followup.worklist", "GET"): OFFICE_AND_AUDITORS,
+    ("followup.worklist_build", "GET"): EDITORS,
+    ("followup.worklist_build", "POST"): EDITORS,
+    ("followup.template_list", "GET"): LOGGED_IN,
+    ("followup.template_detail", "GET"): LOGGED_IN,
+    ("followup.template_new", "GET"): EDITORS,
+    ("followup.template_new", "POST"): EDITORS,
+    ("followup.template_edit", "GET"): EDITORS,
+    ("followup.template_edit", "POST"): EDITORS,
+    ("followup.rule_new", "GET"): EDITORS,
+    ("followup.rule_new", "POST"): EDITORS,
+    ("followup.rule_edit", "GET"): EDITORS,
+    ("followup.rule_edit", "POST"): EDITORS,
+    ("followup.rule_delete", "POST"): EDITORS,
 }
 
 # POSTs that only touch the visitor's own browser session, open to everyone (auditors too).
 SESSION_ONLY_POSTS = frozenset(
     {("auth.login", "POST"), ("auth.logout", "POST"), ("auth.set_locale", "POST")}
 )
+# POSTs about the user's own account: auditors manage their own (read-only) API tokens too,
+# which changes nothing in the register.
+OWN_ACCOUNT_POSTS = frozenset({("profile.token_create", "POST"), ("profile.token_revoke", "POST")})
 
 # Minimal form data per POST; the rest post nothing and get a form error or a redirect.
 FORM_DATA = {("auth.set_locale", "POST"): {"locale": "nb"}}
+
+_RULE = {
+    "kind": "risk_review",
+    "title": "Halvårlig risikogjennomgang",
+    "anchor": "start",
+    "offset_days": "180",
+    "recurrence": "half_yearly",
+    "responsible": "owner",
+}
 
 _NEW_USER = {
     "email": "ny.bruker@test.kommune.no",
@@ -143,13 +213,87 @@ def valid_form_data(endpoint: str, world: World) -> dict[str, str]:
             "valid_from": "2026-07-01",
             "source": "regjeringen.no",
         },
+        "followup.plan_build": {"template_id": followup_factories.default_template_id()},
+        "followup.activity_add": {
+            "title": "Befaring",
+            "due_date": "2026-05-01",
+            "responsible_role": "manager",
+        },
+        "followup.activity_done": {"notes": "Gjennomført", "evidence": "Referat i arkivet"},
+        "followup.activity_skip": {"skip_reason": "Ikke aktuelt i år"},
+        "followup.activity_edit": {"title": "Nytt navn", "due_date": "2026-06-01"},
+        "followup.deviation_add": {
+            "occurred_on": "2026-02-01",
+            "description": "Forsinket levering",
+            "severity": "high",
+            "consequence": "notice",
+        },
+        "followup.deviation_close": {"closed_on": "2026-03-01", "resolution": "Utbedret"},
+        "followup.category_assess": {
+            "supply_risk": "4",
+            "financial_impact": "4",
+            "wage_risk": "2",
+            "rationale": "Få leverandører",
+            "assessed_on": "2026-03-01",
+        },
+        # The world's contract is in a critical category without a plan (make_world).
+        "followup.worklist_build": {"template_id": followup_factories.default_template_id()},
+        "followup.template_new": {"name": "Ny metodemal"},
+        "followup.template_edit": {"name": "Nytt malnavn"},
+        "followup.rule_new": _RULE,
+        "followup.rule_edit": _RULE,
     }.get(endpoint, {})
 
 
 # What an allowed request may answer: a page, a redirect, a form error or an edit conflict.
 ALLOWED_STATUSES = {200, 302, 409, 422}
 # An import token names the user's own upload; any other token is not found (404).
-EXTRA_ALLOWED = {"exchange.import_preview": {404}}
+# The same for API tokens: the one in the world is someone else's (revoking one's own is
+# tested in test_api).
+# The world's activity has no attachment: not found for whoever may see it.
+EXTRA_ALLOWED = {
+    "exchange.import_preview": {404},
+    "profile.token_revoke": {404},
+    "followup.activity_attachment": {404},
+}
+# What an allowed API request may answer: JSON, created, a validation error or a conflict.
+API_ALLOWED_STATUSES = {200, 201, 409, 422}
+
+
+def is_api(endpoint: str) -> bool:
+    """The JSON API: bearer tokens instead of the session cookie, 401 instead of login."""
+    return endpoint.startswith("api.")
+
+
+def valid_api_body(endpoint: str, world: World) -> dict | None:
+    """A valid JSON body per API write, so that a request wrongly let through would change
+    something."""
+    from contracts.register.models import Contract
+
+    return {
+        "api.contract_create": {
+            "reference": "GYLDIG-API-1",
+            "title": "Brøyting av kommunale veier",
+            "supplier_id": world.supplier_id,
+            "category_id": world.category_id,
+            "unit_id": world.unit_id,
+            "start_date": "2026-01-01",
+        },
+        "api.contract_update": {
+            "title": "Nytt navn",
+            "version": Session.get(Contract, world.contract_id).version,
+        },
+        "api.supplier_create": {"name": "Ny Leverandør AS"},
+    }.get(endpoint)
+
+
+def api_client(app, who: str):
+    """A test client and the headers of a new user's API token (none for anonymous)."""
+    if who == ANONYMOUS:
+        return app.test_client(), {}
+    user = factories.make_user(Role(who))
+    return app.test_client(), {"Authorization": f"Bearer {factories.make_api_token(user)}"}
+
 
 CASES = [
     pytest.param(endpoint, method, who, id=f"{endpoint}-{method}-{who}")
@@ -179,6 +323,12 @@ class World:
     supplier_org: str
     user_id: int
     threshold_id: int
+    api_token_id: int = 0
+    job_id: int = 0
+    activity_id: int = 0
+    deviation_id: int = 0
+    template_id: int = 0
+    rule_id: int = 0
 
     def arguments(self, endpoint: str, names: set[str]) -> dict[str, int | str]:
         by_name = {
@@ -188,6 +338,16 @@ class World:
             "threshold_id": self.threshold_id,
             "fmt": "csv",
             "token": "someone-elses-upload",
+            "supplier_id": self.supplier_id,
+            "unit_id": self.unit_id,
+            "category_id": self.category_id,
+            # Someone else's API token: not found for whoever asks (see EXTRA_ALLOWED).
+            "token_id": self.api_token_id,
+            "job_id": self.job_id,
+            "activity_id": self.activity_id,
+            "deviation_id": self.deviation_id,
+            "template_id": self.template_id,
+            "rule_id": self.rule_id,
         }
         if endpoint.startswith("parties.unit_"):
             by_name["obj_id"] = self.unit_id
@@ -200,13 +360,31 @@ class World:
         return {name: by_name[name] for name in names}
 
 
+def _template_objects(contract) -> tuple[int, int]:
+    """The default template and its first rule. The contract's category is made critical, so
+    a wrongly allowed bulk build from the worklist would give the contract a plan."""
+    from followup import services as followup_services
+
+    followup_services.assess_category(
+        contract.category_id,
+        assessed_on=date(2026, 3, 1),
+        supply_risk=5,
+        financial_impact=5,
+        wage_risk=3,
+        rationale="Kritisk",
+        assessed_by=None,
+    )
+    template = followup_services.default_template()
+    return template.id, template.rules[0].id
+
+
 def make_world(contract_owner: User | None = None) -> World:
     """Create one object for every kind of URL argument."""
     contract_owner = contract_owner or factories.make_user(Role.OWNER)
     contract = factories.make_contract(owner_id=contract_owner.id)
     option = register_services.add_option(contract, 12, date(2027, 6, 1))
     supplier = factories.make_supplier()
-    return World(
+    world = World(
         contract_id=contract.id,
         option_id=option.id,
         unit_id=factories.make_unit().id,
@@ -216,6 +394,14 @@ def make_world(contract_owner: User | None = None) -> World:
         user_id=factories.make_user(Role.OWNER).id,
         threshold_id=Session.scalar(select(Threshold.id).limit(1)),
     )
+    world.job_id = factories.make_import_job().id
+    world.activity_id, world.deviation_id = followup_factories.world_objects(contract_owner)
+    world.template_id, world.rule_id = _template_objects(contract)
+    factories.make_api_token(contract_owner)
+    world.api_token_id = Session.scalar(
+        select(ApiToken.id).where(ApiToken.user_id == contract_owner.id)
+    )
+    return world
 
 
 @pytest.fixture
@@ -243,7 +429,7 @@ def test_every_route_is_in_the_table(app):
 
 
 def test_auditors_are_refused_every_state_changing_route():
-    changing = {key for key in ACCESS if key[1] != "GET"} - SESSION_ONLY_POSTS
+    changing = {key for key in ACCESS if key[1] != "GET"} - SESSION_ONLY_POSTS - OWN_ACCOUNT_POSTS
     assert changing
     assert {key for key in changing if Role.AUDITOR.value in ACCESS[key]} == set()
 
@@ -256,6 +442,9 @@ CONFIG = {"exchange.ocds_public": {"OCDS_PUBLIC": True}}
 def test_access_matrix(app, client, login_as, world, endpoint, method, who, monkeypatch):
     for key, value in CONFIG.get(endpoint, {}).items():
         monkeypatch.setitem(app.config, key, value)
+    if is_api(endpoint):
+        _check_api_access(app, world, endpoint, method, who)
+        return
     http = client if who == ANONYMOUS else login_as(who)
     path = _url(app, world, endpoint)
     data = FORM_DATA.get((endpoint, method), {})
@@ -271,14 +460,34 @@ def test_access_matrix(app, client, login_as, world, endpoint, method, who, monk
         assert response.status_code == 403
 
 
+def _check_api_access(app, world: World, endpoint: str, method: str, who: str) -> None:
+    http, headers = api_client(app, who)
+    path = _url(app, world, endpoint)
+    response = http.open(path, method=method, headers=headers, json=valid_api_body(endpoint, world))
+    assert response.is_json, (who, response.status_code)
+    if who in ACCESS[(endpoint, method)]:
+        assert response.status_code in API_ALLOWED_STATUSES, (who, response.status_code)
+    elif who == ANONYMOUS:
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    else:
+        assert response.status_code == 403
+
+
 @pytest.mark.parametrize(
-    "endpoint", sorted(e for e, m in set(ACCESS) - SESSION_ONLY_POSTS if m != "GET")
+    ("endpoint", "method"),
+    sorted((e, m) for e, m in set(ACCESS) - SESSION_ONLY_POSTS - OWN_ACCOUNT_POSTS if m != "GET"),
 )
-def test_refused_auditor_changes_nothing(app, login_as, world, db, endpoint):
+def test_refused_auditor_changes_nothing(app, login_as, world, db, endpoint, method):
     """A refused POST leaves no trace in the audit trail (so nothing was changed)."""
-    auditor = login_as("auditor")
+    if is_api(endpoint):
+        auditor, headers = api_client(app, "auditor")
+        kwargs = {"headers": headers, "json": valid_api_body(endpoint, world)}
+    else:
+        auditor = login_as("auditor")
+        kwargs = {"data": valid_form_data(endpoint, world)}
     before = db.scalar(select(func.count()).select_from(AuditEvent))
-    response = auditor.post(_url(app, world, endpoint), data=valid_form_data(endpoint, world))
+    response = auditor.open(_url(app, world, endpoint), method=method, **kwargs)
     assert response.status_code == 403
     assert db.scalar(select(func.count()).select_from(AuditEvent)) == before
 

@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from contracts.auth.models import Role
-from contracts.db import Session
+from contracts.db import Session, utcnow
+from contracts.exchange import jobs
+from contracts.exchange.models import JobStatus
 from contracts.register.models import Contract
 from tests import factories
 
@@ -118,8 +120,57 @@ def test_procurement_officer_imports_a_spreadsheet_and_fixes_a_column(page, live
     expect(page.locator("#count-new .app-tile__num")).to_have_text("1")
     page.get_by_role("button", name=re.compile("Importer 1 kontrakt|Import 1 contract")).click()
 
-    expect(page).to_have_url(re.compile(r"/contracts$"))
-    expect(page.get_by_role("status").first).to_contain_text("avtaler.csv")
+    # The import runs as a job; here (tests) it is done by the time its page shows.
+    expect(page).to_have_url(re.compile(r"/contracts/import/jobs/\d+$"))
+    expect(page.get_by_role("status").first).to_contain_text(re.compile("1 nye|1 new"))
+    expect(page.locator("#job-created .app-tile__num")).to_have_text("1")
     contract = Session.scalar(select(Contract).where(Contract.reference == "TEK-9"))
     assert contract.supplier.name == "Vik Maskin AS"
     assert [o.extension_months for o in contract.options] == [12]
+
+
+def test_the_progress_bar_follows_a_running_import_and_shows_the_summary(page, live_server):
+    officer = factories.make_user(role=Role.PROCUREMENT)
+    job = factories.make_import_job(
+        status=JobStatus.RUNNING, started_at=utcnow(), created=None, user_id=officer.id
+    )
+    report = jobs.ProgressFile(job.id)
+    report("checking", 200, 1000, force=True)
+    Session.commit()
+    page.goto("/login")
+    log_in(page, officer)
+    page.goto(f"/contracts/import/jobs/{job.id}")
+    bar = page.locator("#job-progress")
+    expect(bar).to_have_attribute("value", "10")  # checking is the first half
+    expect(page.locator("[data-job-phase]")).to_contain_text("200 / 1000")
+
+    report("writing", 900, 1000, force=True)
+    expect(page.locator("[data-job-phase]")).to_contain_text("Lagrer kontraktene: 900 / 1000")
+    assert bar.evaluate("element => element.value") == 95
+
+    job.status, job.created, job.finished_at = JobStatus.DONE, 1000, utcnow()
+    Session.commit()
+    report.remove()
+    # Finished: the page reloads by itself and shows the summary instead of the bar.
+    expect(page.locator("#job-created .app-tile__num")).to_have_text(re.compile(r"^1\s000$"))
+    expect(page.locator("#job-progress")).to_have_count(0)
+
+
+def test_supplier_suggestions_come_from_the_server_in_a_large_register(
+    page, live_server, monkeypatch
+):
+    from contracts.parties import services as parties_services
+
+    monkeypatch.setattr(parties_services, "SUPPLIER_SUGGESTIONS_MAX", 0)
+    officer = factories.make_user(role=Role.PROCUREMENT)
+    factories.make_supplier("Østre Renhold AS")
+    factories.make_supplier("Vestre Renhold AS")
+    Session.commit()
+    page.goto("/login")
+    log_in(page, officer)
+    page.goto("/contracts/new")
+    options = page.locator("#supplier-options option")
+    expect(options).to_have_count(0)
+    page.fill("#supplier", "østre ren")
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_attribute("value", re.compile(r"^Østre Renhold AS \(\d{9}\)$"))

@@ -134,3 +134,37 @@ def test_demo_seed_has_amendments_for_the_history_and_ocds(runner, accounts_file
         contract = amendment.contract
         assert contract.signed_on is not None
         assert contract.start_date <= amendment.amended_on <= TODAY
+
+
+def test_demo_seed_shows_the_follow_up_method_at_work(runner, accounts_file, fast_hashing):
+    from followup import services as followup_services
+    from followup.models import (
+        CRITICAL,
+        Activity,
+        ActivityStatus,
+        CategoryAssessment,
+        Deviation,
+        FollowUpPlan,
+    )
+
+    result = runner.invoke(args=["demo", "seed", "--contracts", "400"])
+    assert result.exit_code == 0, result.output
+    assert "planned contracts" in result.output
+    assert _count(CategoryAssessment) == 10
+    levels = followup_services.criticality_by_category()
+    plans = Session.scalars(select(FollowUpPlan)).all()
+    assert plans
+    # Plans for the critical categories only, each from the default template.
+    assert {levels[p.contract.category_id] for p in plans} == {int(CRITICAL)}
+    assert {p.template.family for p in plans} == {followup_services.DEFAULT_FAMILY}
+    activities = Session.scalars(select(Activity)).all()
+    done = [a for a in activities if a.status == ActivityStatus.DONE]
+    overdue = [a for a in activities if a.is_overdue(TODAY)]
+    assert done and overdue
+    assert all(a.completed_at is not None and a.due_date < TODAY for a in done)
+    assert _count(Deviation) >= 1
+    # Running it again plans no contract twice.
+    again = runner.invoke(args=["demo", "seed", "--contracts", "10"])
+    assert again.exit_code == 0, again.output
+    contract_ids = Session.scalars(select(FollowUpPlan.contract_id)).all()
+    assert len(contract_ids) == len(set(contract_ids))

@@ -218,7 +218,8 @@ def test_bulk_written_contracts_match_what_the_services_write(runner):
     assert [e.after for e in created[1:]] == [audit.snapshot(o) for o in contract.options]
     assert created[0].actor_label == "system"
     # The derived columns the services keep: end dates, sort date and search text.
-    check = Contract(**{k: getattr(contract, k) for k in ("reference", "title", "end_date")})
+    names = ("reference", "title", "end_date", "supplier_id")
+    check = Contract(**{k: getattr(contract, k) for k in names})
     check.supplier, check.options = contract.supplier, list(contract.options)
     register_services.refresh_derived(check)
     assert (check.current_end_date, check.max_end_date, check.end_sort_date) == (

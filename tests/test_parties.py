@@ -222,6 +222,44 @@ def test_supplier_search(client, q, expected):
     assert _listed_suppliers(response.text) == {made[k].id for k in expected}
 
 
+def test_supplier_suggestions_put_names_that_start_with_the_term_first(client):
+    factories.make_supplier(name="Bygg og Vakt AS", org="923609016")
+    factories.make_supplier(name="Vakt Øst AS", org="982463718")
+    factories.make_supplier(name="Ås Transport SA", org="971526920")
+    for _ in range(25):
+        factories.make_supplier(name=f"Vaktselskap {_:02d} AS", org=None)
+    found = client.get("/suppliers/suggest", query_string={"q": "vakt"}).get_json()
+    assert len(found) == 20  # a short list, never the whole register
+    assert [s["name"] for s in found[:3]] == [
+        "Vakt Øst AS",
+        "Vaktselskap 00 AS",
+        "Vaktselskap 01 AS",
+    ]
+    assert "Bygg og Vakt AS" not in [s["name"] for s in found]  # after the first twenty
+    by_number = client.get("/suppliers/suggest", query_string={"q": "982 463"}).get_json()
+    assert by_number == [
+        {"label": "Vakt Øst AS (982463718)", "name": "Vakt Øst AS", "org_number": "982463718"}
+    ]
+    assert client.get("/suppliers/suggest", query_string={"q": "ÅS T"}).get_json()[0]["name"] == (
+        "Ås Transport SA"
+    )
+    for term in ("v", "", "%%", "__"):
+        assert client.get("/suppliers/suggest", query_string={"q": term}).get_json() == []
+
+
+def test_contract_form_lists_few_suppliers_and_asks_the_server_for_many(client, monkeypatch):
+    from contracts.parties import services as parties_services
+
+    factories.make_supplier(name="Østre Vakt AS", org="923609016")
+    few = client.get("/contracts/new").text
+    assert '<option value="Østre Vakt AS (923609016)">' in few
+    assert "data-suggest-url" not in few
+    monkeypatch.setattr(parties_services, "SUPPLIER_SUGGESTIONS_MAX", 0)
+    many = client.get("/contracts/new").text
+    assert "Østre Vakt AS (923609016)" not in many
+    assert 'data-suggest-url="/suppliers/suggest"' in many and 'list="supplier-options"' in many
+
+
 def test_supplier_pages_open(client):
     supplier = factories.make_supplier(name="Side AS", org="974760673")
     contract = factories.make_contract(supplier_id=supplier.id)

@@ -489,3 +489,15 @@ def test_tampering_breaks_the_chain():
     event.after = {**event.after, "title": "Forfalsket"}
     assert compute_hash(event.prev_hash, event) != event.hash
     assert contract.title == "Original"
+
+
+def test_a_save_raises_the_version_by_one_and_follows_a_new_supplier():
+    contract = factories.make_contract()
+    version = contract.version
+    other = factories.make_supplier(name="Ny Leverandør AS")
+    services.update_contract(
+        contract, {"title": "Nytt navn", "supplier_id": other.id}, contract.version
+    )
+    Session.flush()
+    assert contract.version == version + 1
+    assert "ny leverandør as" in contract.search_text and "nytt navn" in contract.search_text

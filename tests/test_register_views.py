@@ -773,14 +773,3 @@ def test_contract_form_suggests_suppliers_in_the_format_it_reads(login_as, parti
     response = client.post("/contracts/new", data=form_data(parties, supplier=label))
     assert response.status_code == 302, response.text
     assert _fresh(_id_from(response)).supplier_id == supplier.id
-
-
-def test_contract_form_leaves_out_suggestions_when_there_are_too_many(login_as, monkeypatch):
-    from contracts.parties import services as parties_services
-
-    monkeypatch.setattr(parties_services, "SUPPLIER_SUGGESTIONS_MAX", 1)
-    factories.make_supplier()
-    factories.make_supplier()
-    page = login_as("procurement").get("/contracts/new").text
-    assert "supplier-options" not in page
-    assert 'id="supplier"' in page

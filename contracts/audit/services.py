@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -98,13 +100,33 @@ def compute_hash(prev_hash: str, event: AuditEvent) -> str:
     return chain_hash(prev_hash, event_payload(event))
 
 
+# Set while work runs outside the request that asked for it (a background import).
+_acting_as: ContextVar[tuple[int | None, str, str | None] | None] = ContextVar(
+    "acting_as", default=None
+)
+
+
+@contextmanager
+def acting_as(user_id: int | None, label: str, ip: str | None) -> Iterator[None]:
+    """Name this user and address in the events recorded inside the block."""
+    reset = _acting_as.set((user_id, label, ip))
+    try:
+        yield
+    finally:
+        _acting_as.reset(reset)
+
+
 def _actor() -> tuple[int | None, str]:
+    if (acting := _acting_as.get()) is not None:
+        return acting[0], acting[1]
     if has_request_context() and getattr(current_user, "is_authenticated", False):
         return current_user.id, current_user.email
     return None, "system"
 
 
 def _client_ip() -> str | None:
+    if (acting := _acting_as.get()) is not None:
+        return acting[2]
     return request.remote_addr if has_request_context() else None
 
 

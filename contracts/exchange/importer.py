@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -62,11 +62,21 @@ class RowStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+# Told (phase, rows done, rows in all) now and then, for a progress bar.
+Progress = Callable[[str, int, int], None]
+PROGRESS_EVERY = 500
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
+
+
 @dataclass
 class ImportOptions:
     create_missing: bool = False  # units, categories and owners not yet in the register
     update_existing: bool = False  # rows whose contract number exists change the contract
     source: str = "import"  # named in the audit trail
+    progress: Progress = _no_progress
 
 
 @dataclass
@@ -182,7 +192,10 @@ def plan(rows: Sequence[Sequence[object]], header: HeaderRow, options: ImportOpt
     lookups = _Lookups()
     seen: set[str] = set()
     planned: list[PlannedRow] = []
+    total = len(rows) - header.index - 1
     for index in range(header.index + 1, len(rows)):
+        if (index - header.index) % PROGRESS_EVERY == 0:
+            options.progress("checking", index - header.index, total)
         raw = rows[index]
         if not any(str(cell).strip() for cell in raw if cell is not None):
             continue
@@ -395,7 +408,8 @@ def apply(import_plan: ImportPlan, options: ImportOptions) -> dict[str, int]:
     rows and events the services would write, without a round trip per row.
     """
     resolver = _Resolver(options)
-    resolved = [(row, resolver.values(row)) for row in import_plan.accepted]
+    accepted = import_plan.accepted
+    resolved = [(row, resolver.values(row)) for row in accepted]
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     updates = [(row, values) for row, values in resolved if row.status == RowStatus.UPDATE]
     for n, (row, values) in enumerate(updates, start=1):
@@ -404,6 +418,7 @@ def apply(import_plan: ImportPlan, options: ImportOptions) -> dict[str, int]:
             # already written keeps a large update linear instead of quadratic.
             Session.flush()
             Session.expunge_all()
+            options.progress("writing", n, len(accepted))
         contract = Session.get(Contract, row.existing_id)
         source = f"{options.source}, rad {row.number}"
         register.update_contract(contract, values, contract.version, source=source)
@@ -416,8 +431,10 @@ def apply(import_plan: ImportPlan, options: ImportOptions) -> dict[str, int]:
     counts["unchanged"] = len(new) - len(fresh)
     writer = _BulkWriter(resolver.supplier_texts, options.source)
     for start in range(0, len(fresh), BATCH_SIZE):
+        options.progress("writing", len(updates) + start, len(accepted))
         writer.write(fresh[start : start + BATCH_SIZE])
     counts["created"] = len(fresh)
+    options.progress("writing", len(accepted), len(accepted))
     return counts
 
 
@@ -453,10 +470,18 @@ class _BulkWriter:
     def write(self, batch: list[tuple[PlannedRow, dict[str, Any]]]) -> None:
         now = utcnow()
         rows = [self._contract_row(values, row.options, now) for row, values in batch]
-        ids = Session.scalars(
-            insert(self.contracts).returning(self.contracts.c.id, sort_by_parameter_order=True),
-            rows,
-        ).all()
+        # One multi-row insert, then the ids by reference (unique among live contracts):
+        # RETURNING in parameter order makes SQLite insert row by row.
+        Session.execute(insert(self.contracts), rows)
+        by_reference = dict(
+            Session.execute(
+                select(Contract.reference, Contract.id).where(
+                    Contract.reference.in_([row["reference"] for row in rows]),
+                    Contract.deleted_at.is_(None),
+                )
+            ).all()
+        )
+        ids = [by_reference[row["reference"]] for row in rows]
         option_rows = []
         for contract_id, contract_row, (planned, _values) in zip(ids, rows, batch, strict=True):
             contract_row["id"] = contract_id
@@ -471,18 +496,20 @@ class _BulkWriter:
                         "decided_by_id": None,
                     }
                 )
-        option_ids = (
-            Session.scalars(
-                insert(self.options).returning(self.options.c.id, sort_by_parameter_order=True),
-                option_rows,
-            ).all()
-            if option_rows
-            else []
-        )
         by_contract: dict[int, list[dict]] = {}
-        for option_id, option_row in zip(option_ids, option_rows, strict=True):
-            option_row["id"] = option_id
-            by_contract.setdefault(option_row["contract_id"], []).append(option_row)
+        if option_rows:
+            Session.execute(insert(self.options), option_rows)
+            # A contract's options get ascending ids in the order they were inserted.
+            option_ids: dict[int, list[int]] = {}
+            for contract_id, option_id in Session.execute(
+                select(ContractOption.contract_id, ContractOption.id)
+                .where(ContractOption.contract_id.in_(ids))
+                .order_by(ContractOption.id)
+            ):
+                option_ids.setdefault(contract_id, []).append(option_id)
+            for option_row in option_rows:
+                option_row["id"] = option_ids[option_row["contract_id"]].pop(0)
+                by_contract.setdefault(option_row["contract_id"], []).append(option_row)
         for contract_row, (planned, _values) in zip(rows, batch, strict=True):
             contract_id = contract_row["id"]
             self.chain.add(

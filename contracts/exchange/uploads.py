@@ -12,26 +12,30 @@ from flask import current_app
 MAX_AGE_SECONDS = 24 * 3600
 
 
-def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def folder() -> Path:
+    """Where uploads (and the progress of import jobs) are kept."""
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _forget_old(folder: Path) -> None:
     cutoff = time.time() - MAX_AGE_SECONDS
     for path in folder.iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:  # another request cleaned it up first
+            continue
 
 
 def keep(data: bytes, filename: str, user_id: int) -> str:
     """Store an upload; the token names it in later requests."""
-    folder = _folder()
-    _forget_old(folder)
+    where = folder()
+    _forget_old(where)
     token = secrets.token_urlsafe(16)
-    (folder / f"{token}.bin").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps({"filename": filename, "user_id": user_id}))
+    (where / f"{token}.bin").write_bytes(data)
+    (where / f"{token}.json").write_text(json.dumps({"filename": filename, "user_id": user_id}))
     return token
 
 
@@ -39,8 +43,8 @@ def load(token: str, user_id: int) -> tuple[bytes, str] | None:
     """The upload behind a token, only for the user who made it."""
     if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
         return None
-    folder = _folder()
-    meta_path, data_path = folder / f"{token}.json", folder / f"{token}.bin"
+    where = folder()
+    meta_path, data_path = where / f"{token}.json", where / f"{token}.bin"
     if not meta_path.exists() or not data_path.exists():
         return None
     meta = json.loads(meta_path.read_text())
@@ -50,6 +54,6 @@ def load(token: str, user_id: int) -> tuple[bytes, str] | None:
 
 
 def forget(token: str) -> None:
-    folder = _folder()
+    where = folder()
     for suffix in (".bin", ".json"):
-        (folder / f"{token}{suffix}").unlink(missing_ok=True)
+        (where / f"{token}{suffix}").unlink(missing_ok=True)

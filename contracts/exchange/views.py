@@ -7,7 +7,7 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -23,9 +23,10 @@ from contracts.audit import services as audit
 from contracts.auth.access import editor_required
 from contracts.clock import today
 from contracts.db import Session
-from contracts.exchange import importer, ocds, uploads
+from contracts.exchange import importer, jobs, ocds, uploads
 from contracts.exchange.forms import ImportOptionsForm, UploadForm
 from contracts.exchange.headers import find_header_row
+from contracts.exchange.models import ImportJob, JobStatus
 from contracts.exchange.reading import FileRefused, read_rows
 from contracts.register.models import Contract
 from contracts.register.services import visible_contracts
@@ -95,6 +96,14 @@ IMPORT_FIELDS = {
     "notes": _l("Notes"),
 }
 REPORT_ROWS_SHOWN = 500
+RECENT_JOBS_SHOWN = 10
+JOB_STATUS_LABELS = {
+    JobStatus.QUEUED: _l("Waiting"),
+    JobStatus.RUNNING: _l("Running"),
+    JobStatus.DONE: _l("Done"),
+    JobStatus.REFUSED: _l("Nothing imported: rows were rejected"),
+    JobStatus.FAILED: _l("Failed: nothing imported"),
+}
 
 
 @bp.route("/contracts/import", methods=["GET", "POST"])
@@ -120,7 +129,13 @@ def import_upload():
             else:
                 token = uploads.keep(data, upload.filename, current_user.id)
                 return redirect(url_for("exchange.import_preview", token=token, sheet=sheet))
-    return render_template("exchange/upload.html", form=form), 422 if form.errors else 200
+    recent = Session.scalars(
+        select(ImportJob).order_by(ImportJob.id.desc()).limit(RECENT_JOBS_SHOWN)
+    ).all()
+    status = 422 if form.errors else 200
+    return render_template(
+        "exchange/upload.html", form=form, recent=recent, job_labels=JOB_STATUS_LABELS
+    ), status
 
 
 def _mapping_from_form(width: int) -> dict[int, str]:
@@ -168,19 +183,22 @@ def import_preview(token: str):
                 "Some rows are rejected, and you asked for all or nothing: nothing was imported."
             )
         else:
-            counts = importer.apply(plan, options)
-            Session.commit()
-            uploads.forget(token)
-            flash(
-                _(
-                    "Imported from %(file)s: %(new)d new and %(updated)d updated contracts.",
-                    file=filename,
-                    new=counts["created"],
-                    updated=counts["updated"],
-                ),
-                "success",
+            job = jobs.create(
+                token=token,
+                filename=filename,
+                sheet=sheet,
+                header=header,
+                options={
+                    "create_missing": options.create_missing,
+                    "update_existing": options.update_existing,
+                    "all_or_nothing": bool(options_form.all_or_nothing.data),
+                },
+                user_id=current_user.id,
+                ip=request.remote_addr,
             )
-            return redirect(url_for("register.contract_list"))
+            Session.commit()
+            jobs.start(job.id)
+            return redirect(url_for("exchange.import_job", job_id=job.id))
     status = 422 if error else 200
     return render_template(
         "exchange/preview.html",
@@ -197,3 +215,57 @@ def import_preview(token: str):
         error=error,
         shown=REPORT_ROWS_SHOWN,
     ), status
+
+
+def _job_or_404(job_id: int) -> ImportJob:
+    job = Session.get(ImportJob, job_id)
+    if job is None:
+        abort(404)
+    if jobs.reconcile(job):
+        Session.commit()
+    return job
+
+
+def _job_state(job: ImportJob) -> dict:
+    """What the page shows about a job, also polled as JSON by the progress bar."""
+    state = {
+        "status": job.status.value,
+        "label": str(JOB_STATUS_LABELS[job.status]),
+        "finished": job.finished,
+        "phase": None,
+        "done": 0,
+        "total": 0,
+        "percent": 100 if job.finished else 0,
+    }
+    last = None if job.finished else jobs.progress(job.id)
+    if last:
+        # Reading is quick; checking the rows is the first half, writing them the second.
+        share = last["done"] / last["total"] if last["total"] else 0
+        offset = {"checking": 0, "writing": 50}.get(last["phase"], 0)
+        weight = 50 if last["phase"] in ("checking", "writing") else 0
+        phase_label = jobs.PHASES.get(last["phase"], "")
+        state.update(
+            phase=str(phase_label),
+            done=last["done"],
+            total=last["total"],
+            percent=min(99, int(offset + weight * share)),
+        )
+    return state
+
+
+@bp.get("/contracts/import/jobs/<int:job_id>")
+@editor_required
+def import_job(job_id: int):
+    job = _job_or_404(job_id)
+    can_retry = job.status in (JobStatus.REFUSED, JobStatus.FAILED) and (
+        uploads.load(job.upload_token, current_user.id) is not None
+    )
+    return render_template("exchange/job.html", job=job, state=_job_state(job), can_retry=can_retry)
+
+
+@bp.get("/contracts/import/jobs/<int:job_id>/status.json")
+@editor_required
+def import_job_status(job_id: int):
+    response = jsonify(_job_state(_job_or_404(job_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response

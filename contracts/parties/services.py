@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import orgnr
 
@@ -138,6 +138,27 @@ def delete_record(obj: Unit | Supplier | Category) -> None:
     audit.record_delete(obj, summary=str(obj))
     Session.delete(obj)
     Session.flush()
+
+
+def suggest_suppliers(term: str, limit: int) -> list[Supplier]:
+    """Suppliers for a typed fragment of a name or number: names starting with it first."""
+    term = " ".join(term.split())
+    if len(term) < 2:
+        return []
+    lowered = escape_like(term.lower())
+    digits = term.replace(" ", "")
+    matches = [unicode_lower(Supplier.name).like(f"%{lowered}%", escape="\\")]
+    if digits.isdigit():
+        matches.append(Supplier.org_number.like(f"%{escape_like(digits)}%", escape="\\"))
+    starts = unicode_lower(Supplier.name).like(f"{lowered}%", escape="\\")
+    return list(
+        Session.scalars(
+            select(Supplier)
+            .where(or_(*matches))
+            .order_by(case((starts, 0), else_=1), Supplier.name, Supplier.id)
+            .limit(limit)
+        )
+    )
 
 
 def search_suppliers(term: str, page: int, page_size: int) -> tuple[list[Supplier], int]:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
@@ -73,6 +83,26 @@ def supplier_list():
         page=page,
         pages=max(1, -(-total // page_size)),
     )
+
+
+SUGGESTIONS = 20
+
+
+@bp.get("/suppliers/suggest")
+@login_required
+def supplier_suggest():
+    """Suppliers matching what is typed in the contract form, for its suggestion list."""
+    from contracts.register.forms import supplier_label
+
+    suppliers = services.suggest_suppliers(request.args.get("q", "")[:200], SUGGESTIONS)
+    response = jsonify(
+        [
+            {"label": supplier_label(s), "name": s.name, "org_number": s.org_number}
+            for s in suppliers
+        ]
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/suppliers/<int:obj_id>")

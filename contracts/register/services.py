@@ -24,6 +24,7 @@ from contracts.register.models import (
     ContractOption,
     OptionDecision,
 )
+from contracts.register.signals import contract_dates_changed
 from contracts.rules.models import Procedure
 
 # The attributes a contract form may set; anything else posted is ignored.
@@ -87,7 +88,8 @@ def refresh_derived(contract: Contract) -> None:
     contract.current_end_date = current
     contract.max_end_date = maximum
     contract.end_sort_date = current or OPEN_ENDED
-    supplier = contract.supplier or Session.get(Supplier, contract.supplier_id)
+    # By id, not the relationship: a changed supplier_id is not reflected there before a flush.
+    supplier = Session.get(Supplier, contract.supplier_id)
     contract.search_text = build_search_text(contract, supplier)
 
 
@@ -151,12 +153,16 @@ def update_contract(
         raise ReferenceTakenError(values["reference"])
     before = audit.snapshot(contract)
     _apply(contract, values)
+    # Derived columns before the one flush (loading the options must not flush first), so
+    # a save raises the version by one.
+    with Session.no_autoflush:
+        refresh_derived(contract)
     Session.flush()
-    Session.expire(contract, ["supplier"])
-    refresh_derived(contract)
+    Session.expire(contract, ["supplier"])  # the relationship follows a new supplier_id
     # An import that changes nothing leaves no event (the summary alone would force one).
     if source is None or audit.diff(before, audit.snapshot(contract))[1]:
         audit.record_update(contract, before, contract_id=contract.id, summary=source)
+    contract_dates_changed.send(contract)
     return contract
 
 
@@ -167,6 +173,7 @@ def terminate_contract(contract: Contract, terminated_on: date, reason: str | No
     contract.termination_reason = reason or None
     refresh_derived(contract)
     audit.record_update(contract, before, action="terminate", contract_id=contract.id)
+    contract_dates_changed.send(contract)
 
 
 def cancel_termination(contract: Contract) -> None:
@@ -176,6 +183,7 @@ def cancel_termination(contract: Contract) -> None:
     contract.termination_reason = None
     refresh_derived(contract)
     audit.record_update(contract, before, action="cancel_termination", contract_id=contract.id)
+    contract_dates_changed.send(contract)
 
 
 def soft_delete_contract(contract: Contract) -> None:
@@ -192,6 +200,7 @@ def restore_contract(contract: Contract) -> None:
     before = audit.snapshot(contract)
     contract.deleted_at = None
     audit.record_update(contract, before, action="restore", contract_id=contract.id)
+    contract_dates_changed.send(contract)
 
 
 def add_option(
@@ -204,6 +213,7 @@ def add_option(
     Session.flush()
     refresh_derived(contract)
     audit.record_create(option, contract_id=contract.id)
+    contract_dates_changed.send(contract)
     return option
 
 
@@ -222,6 +232,7 @@ def decide_option(
     Session.flush()
     refresh_derived(option.contract)
     audit.record_update(option, before, action="option_decision", contract_id=option.contract_id)
+    contract_dates_changed.send(option.contract)
 
 
 def delete_option(option: ContractOption) -> None:
@@ -230,6 +241,7 @@ def delete_option(option: ContractOption) -> None:
     contract.options.remove(option)
     Session.flush()
     refresh_derived(contract)
+    contract_dates_changed.send(contract)
 
 
 def add_amendment(

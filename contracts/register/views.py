@@ -39,6 +39,7 @@ from contracts.register.forms import (
 )
 from contracts.register.history import readable_history
 from contracts.register.models import Contract, ContractOption, ContractStatus, OptionDecision
+from contracts.register.panels import panels_for
 from contracts.register.search import SORT_COLUMNS, ContractQuery, fetch_page, sorted_query
 from contracts.rules.services import regulation_part
 
@@ -195,6 +196,7 @@ def contract_detail(contract_id: int):
         decision_form=OptionDecisionForm(),
         can_decide=_can_decide_options(contract),
         today=today(),
+        panels=panels_for(contract, today()),
     )
 
 
