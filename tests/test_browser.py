@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -174,3 +175,63 @@ def test_supplier_suggestions_come_from_the_server_in_a_large_register(
     page.fill("#supplier", "østre ren")
     expect(options).to_have_count(1)
     expect(options.first).to_have_attribute("value", re.compile(r"^Østre Renhold AS \(\d{9}\)$"))
+
+
+def test_officer_assesses_builds_a_plan_and_the_owner_ticks_off_an_activity(
+    page, live_server, browser
+):
+    from followup.models import Activity, ActivityStatus, CategoryAssessment
+
+    officer = factories.make_user(role=Role.PROCUREMENT, name="Ingrid Innkjøper")
+    owner = factories.make_user(role=Role.OWNER, name="Ola Avtaleeier")
+    category = factories.make_category("Renhold")
+    contract = factories.make_contract(
+        reference="REN-2026-01",
+        title="Renhold av Bakkehaugen skole",
+        category_id=category.id,
+        owner_id=owner.id,
+        start_date=date(2026, 3, 1),
+        end_date=date(2028, 2, 29),
+    )
+    Session.commit()
+
+    # The officer assesses the category from the priority list: it comes out critical.
+    page.goto("/login")
+    log_in(page, officer)
+    page.get_by_role("link", name=re.compile("^Oppfølging$")).click()
+    expect(page.locator("h1")).to_contain_text("Prioritering av oppfølging")
+    page.get_by_role("link", name="Vurder Renhold").click()
+    page.locator("#supply_risk").get_by_label("3").check()
+    page.locator("#financial_impact").get_by_label("3").check()
+    page.locator("#wage_risk").get_by_label("5").check()
+    page.fill("#rationale", "Arbeidsintensivt; høy risiko for sosial dumping.")
+    page.get_by_role("button", name="Lagre vurderingen").click()
+    expect(page.get_by_role("status").first).to_contain_text("Strategisk")
+    assessment = Session.scalar(
+        select(CategoryAssessment).where(CategoryAssessment.category_id == category.id)
+    )
+    assert assessment.criticality == 3
+
+    # It builds the contract's plan from the default template, after a preview.
+    page.goto(f"/contracts/{contract.id}/plan")
+    expect(page.locator("#preview tbody tr")).not_to_have_count(0)
+    previewed = page.locator("#preview tbody tr").count()
+    page.get_by_role("button", name="Lag planen").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"{previewed} aktiviteter")
+    page.get_by_role("button", name=re.compile("Logg ut")).click()
+
+    # The owner finds the start-up meeting under My follow-up and ticks it off.
+    log_in(page, owner)
+    page.get_by_role("link", name="Min oppfølging").click()
+    row = page.locator("tr", has_text="Oppstartsmøte med leverandøren")
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="Merk «Oppstartsmøte med leverandøren» som utført").click()
+    expect(page.get_by_role("status").first).to_contain_text("er merket som utført")
+    expect(page.locator("tr", has_text="Oppstartsmøte med leverandøren")).to_have_count(0)
+    done = Session.scalar(
+        select(Activity).where(
+            Activity.contract_id == contract.id, Activity.title == "Oppstartsmøte med leverandøren"
+        )
+    )
+    Session.refresh(done)
+    assert done.status == ActivityStatus.DONE and done.completed_by_id == owner.id
