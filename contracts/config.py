@@ -63,6 +63,20 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         # Imports run in a thread of the web process so the page can show progress; off,
         # they run inside the request (the tests, which share one connection).
         "IMPORT_IN_BACKGROUND": _env_bool("IMPORT_IN_BACKGROUND", True),
+        # Mail. Without MAIL_SERVER nothing is sent: messages wait in the outbox, readable
+        # by administrators at /admin/outbox.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", 25)),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),  # STARTTLS
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),  # SMTP over TLS (port 465)
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "kontraktsregister@demo.kommune.no"),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", 20)),
+        # Where links in e-mails and calendar feeds point.
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        # The procurement office's shared address, for escalations.
+        "PROCUREMENT_EMAIL": os.environ.get("PROCUREMENT_EMAIL", "innkjop@demo.kommune.no"),
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(path)

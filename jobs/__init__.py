@@ -1,1 +1,1 @@
-"""The clock: the scheduler process and its jobs."""
+"""The clock: the scheduler process, reminder and mail jobs, the outbox, calendar feeds."""

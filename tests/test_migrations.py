@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 import contracts.models  # noqa: F401  (fills the metadata)
 import followup.models  # noqa: F401
+import jobs.models  # noqa: F401
 from contracts.db import Base, make_engine
 from contracts.dbcli import alembic_config, include_object, scratch_postgresql_database
 
