@@ -9,6 +9,7 @@ statements. The issue's target: under 30 s, with a fixed number of statements pe
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import time
@@ -32,10 +33,9 @@ def main() -> int:
     from contracts.db import Session
     from contracts.dbcli import alembic_config
     from contracts.demo import seed
-    from contracts.parties.models import Category
     from contracts.register.models import Contract
     from followup import services
-    from followup.demo import ASSESSMENTS
+    from followup.demo import assess_demo_categories
     from followup.models import Activity, FollowUpPlan
     from wsgi import create_app
 
@@ -45,17 +45,7 @@ def main() -> int:
             command.upgrade(alembic_config(), "head")
             seed(args.contracts, max(args.contracts // 5, 40), extras=False)
             # The demo's assessments, so the critical categories get their quarterly rules.
-            names = {c.name: c.id for c in Session.scalars(select(Category))}
-            for name, (supply, impact, wage, why) in ASSESSMENTS.items():
-                services.assess_category(
-                    names[name],
-                    assessed_on=today(),
-                    supply_risk=supply,
-                    financial_impact=impact,
-                    wage_risk=wage,
-                    rationale=why,
-                    assessed_by=None,
-                )
+            assess_demo_categories(random.Random(1), today())
             Session.commit()
             Session.execute(FollowUpPlan.__table__.delete())
             Session.commit()

@@ -47,7 +47,8 @@ DEVIATIONS = [
 ]
 
 
-def seed_followup(rng: random.Random, day: Date) -> dict[str, Any]:
+def assess_demo_categories(rng: random.Random, day: Date) -> None:
+    """The demo categories' assessments, dated in the last months; assessed ones stay."""
     categories = {c.name: c for c in Session.scalars(select(Category))}
     levels = services.criticality_by_category()
     for name, (supply, impact, wage, rationale) in ASSESSMENTS.items():
@@ -63,6 +64,10 @@ def seed_followup(rng: random.Random, day: Date) -> dict[str, Any]:
             rationale=rationale,
             assessed_by=None,
         )
+
+
+def seed_followup(rng: random.Random, day: Date) -> dict[str, Any]:
+    assess_demo_categories(rng, day)
     levels = services.criticality_by_category()
     critical = [cid for cid, level in levels.items() if level >= CRITICAL]
     ids = Session.scalars(
