@@ -40,9 +40,9 @@ extract: $(VENV)/.installed ## Extract messages and update the catalogues
 migrate: install ## Upgrade the database to the newest migration
 	$(FLASK) db upgrade
 
-run: migrate ## Run the app on http://127.0.0.1:5000 (demo data on first start)
+run: migrate ## Run the app on http://127.0.0.1:5000 and the scheduler (demo data on first start)
 	$(FLASK) demo seed --if-empty
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) jobs run & jobs=$$!; trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install ## Run the whole test suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -35,6 +35,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from contracts.web import register_web, select_locale
     from followup.hooks import connect as connect_followup
     from followup.views import bp as followup_bp
+    from jobs.cli import jobs_cli
+    from jobs.hooks import connect as connect_jobs
+    from jobs.scheduler import connect as connect_clock
+    from jobs.settings_views import bp as notify_bp
+    from jobs.views import bp as jobs_bp
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, config))
@@ -64,11 +69,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         profile_bp,
         api_bp,
         followup_bp,
+        jobs_bp,
+        notify_bp,
     ):
         app.register_blueprint(blueprint)
-    for group in (db_cli, users_cli, demo_cli, contracts_cli):
+    for group in (db_cli, users_cli, demo_cli, contracts_cli, jobs_cli):
         app.cli.add_command(group)
     connect_followup()
+    connect_clock()
+    connect_jobs()
     register_web(app)
     return app
 

@@ -73,10 +73,16 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "kontraktsregister@demo.kommune.no"),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", 20)),
+        # Attempts before a message that keeps failing for a passing reason (server down,
+        # 4xx) is marked dead; retries wait 1, 2, 4 … minutes (at most 6 hours) in between.
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", 12)),
         # Where links in e-mails and calendar feeds point.
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         # The procurement office's shared address, for escalations.
         "PROCUREMENT_EMAIL": os.environ.get("PROCUREMENT_EMAIL", "innkjop@demo.kommune.no"),
+        # Lead times replacing the defaults of some reminder kinds, as JSON, for example
+        # {"expiry": [270, 180, 90, 30]} (see jobs/settings.py).
+        "REMINDER_LEAD_DAYS": os.environ.get("REMINDER_LEAD_DAYS", ""),
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(path)

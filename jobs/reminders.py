@@ -15,6 +15,7 @@ of statements does not grow with the register.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from followup.models import (
 from followup.services import criticality_by_category
 from jobs import outbox, settings
 from jobs.labels import REMINDER_LABELS
-from jobs.models import OutboxMessage, Reminder, ReminderKind
+from jobs.models import Reminder, ReminderKind
 
 # Reminders about contracts go to the owner; without one, to the procurement office.
 CONTRACT_KINDS = (
@@ -53,6 +54,7 @@ CONTRACT_KINDS = (
     ReminderKind.PRICE_ADJUSTMENT,
 )
 MAX_NOTICE_MONTHS = 24
+KEY_MAX = 250  # Reminder.key
 DIGEST_ITEMS_SHOWN = 200
 
 
@@ -72,10 +74,12 @@ class Due:
     @property
     def key(self) -> str:
         who = self.user_id if self.user_id is not None else self.to_address.lower()
-        return (
+        key = (
             f"{who}:{self.kind.value}:{self.entity_type}:{self.entity_id}:"
             f"{self.due.isoformat()}:{self.lead}"
         )
+        # A long address could overflow the column: its hash is as unique.
+        return key if len(key) <= KEY_MAX else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def stage_before(due: date, leads: Iterable[int], today: date) -> int | None:
@@ -256,9 +260,8 @@ def _activity_deadlines(today: date, people: _People) -> Iterator[Due]:
 
 
 def _missing_plans(today: date, people: _People) -> Iterator[Due]:
-    """Active contracts in critical categories without a plan: the office, monthly."""
-    leads = settings.lead_days(ReminderKind.MISSING_PLAN, None)
-    every = max(min(leads, default=30), 1)
+    """Active contracts in critical categories without a plan: the office, every N days."""
+    default, own, _ = _leads(ReminderKind.MISSING_PLAN)
     critical = [cid for cid, level in criticality_by_category().items() if level >= CRITICAL]
     if not critical:
         return
@@ -271,9 +274,10 @@ def _missing_plans(today: date, people: _People) -> Iterator[Due]:
             ~has_plan,
         )
     )
-    # One reminder per period of `every` days: the period's first day stands as the date.
-    period = date.fromordinal(today.toordinal() - today.toordinal() % every)
     for contract_id in rows:
+        every = max(min(own.get(contract_id, default), default=30), 1)
+        # One reminder per period of `every` days: the period's first day stands as the date.
+        period = date.fromordinal(today.toordinal() - today.toordinal() % every)
         yield Due(ReminderKind.MISSING_PLAN, "contracts", contract_id, contract_id, period,
                   every, None, people.office)  # fmt: skip
 
@@ -391,7 +395,7 @@ def queue_messages(today: date) -> int:
 
 
 def _queue(key, reminders, details, user, today) -> Any:
-    if Session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+    if outbox.find(key) is not None:
         return None  # this digest went out already today; these wait for tomorrow's
     locale = user.locale if user and user.locale in current_app.config["LANGUAGES"] else None
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):

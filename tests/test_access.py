@@ -146,6 +146,22 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("followup.rule_edit", "GET"): EDITORS,
     ("followup.rule_edit", "POST"): EDITORS,
     ("followup.rule_delete", "POST"): EDITORS,
+    # The mail outbox (jobs/views.py): administrators keep it, auditors may read it.
+    ("jobs.outbox_list", "GET"): ADMIN | {Role.AUDITOR.value},
+    ("jobs.outbox_detail", "GET"): ADMIN | {Role.AUDITOR.value},
+    ("jobs.outbox_resend", "POST"): ADMIN,
+    # Reminder settings (jobs/settings_views.py). Snoozing is also open to the contract's
+    # owner and manager (see tests/test_notify_settings.py); the users here own nothing.
+    ("notify.contract_reminders", "GET"): LOGGED_IN,
+    ("notify.lead_times_save", "POST"): EDITORS,
+    ("notify.snooze_save", "POST"): EDITORS,
+    ("notify.snooze_end", "POST"): EDITORS,
+    ("notify.settings_page", "GET"): LOGGED_IN,
+    ("notify.settings_save", "POST"): LOGGED_IN,
+    ("notify.calendar_create", "POST"): LOGGED_IN,
+    ("notify.calendar_revoke", "POST"): LOGGED_IN,
+    # No login: the token in the URL is the key; an unknown one is not found (404).
+    ("notify.calendar_feed", "GET"): EVERYONE,
 }
 
 # POSTs that only touch the visitor's own browser session, open to everyone (auditors too).
@@ -154,7 +170,15 @@ SESSION_ONLY_POSTS = frozenset(
 )
 # POSTs about the user's own account: auditors manage their own (read-only) API tokens too,
 # which changes nothing in the register.
-OWN_ACCOUNT_POSTS = frozenset({("profile.token_create", "POST"), ("profile.token_revoke", "POST")})
+OWN_ACCOUNT_POSTS = frozenset(
+    {
+        ("profile.token_create", "POST"),
+        ("profile.token_revoke", "POST"),
+        ("notify.settings_save", "POST"),
+        ("notify.calendar_create", "POST"),
+        ("notify.calendar_revoke", "POST"),
+    }
+)
 
 # Minimal form data per POST; the rest post nothing and get a form error or a redirect.
 FORM_DATA = {("auth.set_locale", "POST"): {"locale": "nb"}}
@@ -242,6 +266,10 @@ def valid_form_data(endpoint: str, world: World) -> dict[str, str]:
         "followup.template_edit": {"name": "Nytt malnavn"},
         "followup.rule_new": _RULE,
         "followup.rule_edit": _RULE,
+        "notify.lead_times_save": {"expiry": "365, 30", "missing_plan": "14"},
+        "notify.snooze_save": {"target": "expiry", "until": "2026-06-01"},
+        "notify.snooze_end": {"target": "expiry"},
+        "notify.settings_save": {"option_deadline": "y"},
     }.get(endpoint, {})
 
 
@@ -255,6 +283,7 @@ EXTRA_ALLOWED = {
     "exchange.import_preview": {404},
     "profile.token_revoke": {404},
     "followup.activity_attachment": {404},
+    "notify.calendar_feed": {404},
 }
 # What an allowed API request may answer: JSON, created, a validation error or a conflict.
 API_ALLOWED_STATUSES = {200, 201, 409, 422}
@@ -329,6 +358,7 @@ class World:
     deviation_id: int = 0
     template_id: int = 0
     rule_id: int = 0
+    outbox_message_id: int = 0
 
     def arguments(self, endpoint: str, names: set[str]) -> dict[str, int | str]:
         by_name = {
@@ -348,7 +378,10 @@ class World:
             "deviation_id": self.deviation_id,
             "template_id": self.template_id,
             "rule_id": self.rule_id,
+            "message_id": self.outbox_message_id,
         }
+        if endpoint == "notify.calendar_feed":
+            by_name["token"] = "cal_nobodys"  # a calendar token nobody has: 404 for all
         if endpoint.startswith("parties.unit_"):
             by_name["obj_id"] = self.unit_id
         elif endpoint.startswith("parties.category_"):
@@ -378,6 +411,19 @@ def _template_objects(contract) -> tuple[int, int]:
     return template.id, template.rules[0].id
 
 
+def _dead_outbox_message() -> int:
+    """A failed e-mail, so that a resend wrongly let through would change (and audit) it."""
+    from jobs import outbox
+    from jobs.models import OutboxStatus
+
+    message = outbox.enqueue(
+        key="world:dead", to_address="eier@test.kommune.no", subject="Frist", body_text="Tekst"
+    )
+    message.status = OutboxStatus.DEAD
+    Session.flush()
+    return message.id
+
+
 def make_world(contract_owner: User | None = None) -> World:
     """Create one object for every kind of URL argument."""
     contract_owner = contract_owner or factories.make_user(Role.OWNER)
@@ -397,6 +443,7 @@ def make_world(contract_owner: User | None = None) -> World:
     world.job_id = factories.make_import_job().id
     world.activity_id, world.deviation_id = followup_factories.world_objects(contract_owner)
     world.template_id, world.rule_id = _template_objects(contract)
+    world.outbox_message_id = _dead_outbox_message()
     factories.make_api_token(contract_owner)
     world.api_token_id = Session.scalar(
         select(ApiToken.id).where(ApiToken.user_id == contract_owner.id)
