@@ -11,6 +11,7 @@ from contracts.config import normalise_database_url
 from contracts.db import Base, make_engine
 from contracts.dbcli import include_object
 from followup import models as followup_models  # noqa: F401
+from followup.gains import models as gains_models  # noqa: F401
 from jobs import models as jobs_models  # noqa: F401
 
 config = context.config

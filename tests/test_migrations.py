@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 import contracts.models  # noqa: F401  (fills the metadata)
+import followup.gains.models  # noqa: F401
 import followup.models  # noqa: F401
 import jobs.models  # noqa: F401
 from contracts.db import Base, make_engine

@@ -1,0 +1,1 @@
+"""Documented gains (gevinstrealisering): gain plans, realised entries and reports."""
