@@ -25,7 +25,7 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contracts.auth.models import User
@@ -353,28 +353,42 @@ def run(today: date) -> dict[str, Any]:
 # --- messages -----------------------------------------------------------------------------
 
 
-def _waiting(today: date) -> list[Reminder]:
-    return list(
-        Session.scalars(
-            select(Reminder)
-            .where(Reminder.outbox_id.is_(None), Reminder.decided_on <= today)
-            .order_by(Reminder.to_address, Reminder.due_date, Reminder.id)
+def _waiting(today: date) -> tuple[list[Reminder], dict[str, dict[int, Any]]]:
+    """Reminders not yet in a message, with the contracts and activities they name, in one
+    query (no lists of ids: the office's digest can name a hundred thousand)."""
+    rows = Session.execute(
+        select(Reminder, Contract.reference, Contract.title, Activity.title)
+        .outerjoin(Contract, Contract.id == Reminder.contract_id)
+        .outerjoin(
+            Activity,
+            and_(Reminder.entity_type == "activities", Activity.id == Reminder.entity_id),
         )
-    )
+        .where(Reminder.outbox_id.is_(None), Reminder.decided_on <= today)
+        .order_by(Reminder.to_address, Reminder.due_date, Reminder.id)
+    ).all()
+    details: dict[str, dict[int, Any]] = {"contracts": {}, "activities": {}}
+    for reminder, reference, title, activity_title in rows:
+        if reminder.contract_id is not None:
+            details["contracts"][reminder.contract_id] = Named(reference, title)
+        if activity_title is not None:
+            details["activities"][reminder.entity_id] = Named(None, activity_title)
+    return [row[0] for row in rows], details
+
+
+@dataclass(frozen=True)
+class Named:
+    reference: str | None
+    title: str
 
 
 def queue_messages(today: date) -> int:
     """Put waiting reminders in messages: instant ones alone, the rest in the recipient's
     digest of the day. A digest already sent today waits for tomorrow's."""
-    waiting = _waiting(today)
+    waiting, details = _waiting(today)
     if not waiting:
         return 0
     instant = settings.instant_kinds_by_user()
-    details = _details(waiting)
-    users = {
-        u.id: u
-        for u in Session.scalars(select(User).where(User.id.in_({r.user_id for r in waiting})))
-    }
+    users = {u.id: u for u in Session.scalars(select(User))}
     by_address: dict[str, list[Reminder]] = defaultdict(list)
     queued = 0
     for reminder in waiting:
@@ -384,13 +398,29 @@ def queue_messages(today: date) -> int:
             message = _queue(
                 f"instant:{reminder.key}", [reminder], details, users.get(reminder.user_id), today
             )
-            queued += message is not None
+            if message is not None:
+                Session.execute(
+                    update(Reminder).where(Reminder.id == reminder.id).values(outbox_id=message.id)
+                )
+                queued += 1
             continue
         by_address[reminder.to_address.lower()].append(reminder)
     for address, reminders in by_address.items():
         user = users.get(reminders[0].user_id) if reminders[0].user_id else None
         message = _queue(f"digest:{address}:{today.isoformat()}", reminders, details, user, today)
-        queued += message is not None
+        if message is not None:
+            # Everything for this address still waiting is in the digest (instant ones were
+            # given their message above).
+            Session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.outbox_id.is_(None),
+                    Reminder.decided_on <= today,
+                    func.lower(Reminder.to_address) == address,
+                )
+                .values(outbox_id=message.id)
+            )
+            queued += 1
     return queued
 
 
@@ -399,23 +429,23 @@ def _queue(key, reminders, details, user, today) -> Any:
         return None  # this digest went out already today; these wait for tomorrow's
     locale = user.locale if user and user.locale in current_app.config["LANGUAGES"] else None
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        items = [_item(r, details) for r in reminders]
+        items = [_item(r, details) for r in reminders[:DIGEST_ITEMS_SHOWN]]
         context = {
             "user": user,
             "today": today,
-            "items": items[:DIGEST_ITEMS_SHOWN],
-            "more": max(len(items) - DIGEST_ITEMS_SHOWN, 0),
+            "items": items,
+            "more": max(len(reminders) - DIGEST_ITEMS_SHOWN, 0),
             "base_url": current_app.config["BASE_URL"].rstrip("/"),
         }
         subject = (
             _("Reminder: %(what)s", what=items[0]["kind"])
             if key.startswith("instant:")
             else _("Reminders from the contract register %(day)s (%(n)d)",
-                   day=today.strftime("%d.%m.%Y"), n=len(items))
+                   day=today.strftime("%d.%m.%Y"), n=len(reminders))
         )  # fmt: skip
         text = render_template("email/reminders.txt", **context)
         html = render_template("email/reminders.html", **context)
-    message = outbox.enqueue(
+    return outbox.enqueue(
         key=key,
         to_address=reminders[0].to_address,
         subject=subject,
@@ -424,33 +454,6 @@ def _queue(key, reminders, details, user, today) -> Any:
         user_id=user.id if user else None,
         due_date=min(r.due_date for r in reminders),
     )
-    Session.execute(
-        update(Reminder)
-        .where(Reminder.id.in_([r.id for r in reminders]))
-        .values(outbox_id=message.id)
-    )
-    return message
-
-
-def _details(reminders: list[Reminder]) -> dict[str, dict[int, Any]]:
-    """What the messages name: contracts and activities, read once."""
-    contract_ids = {r.contract_id for r in reminders if r.contract_id}
-    activity_ids = {r.entity_id for r in reminders if r.entity_type == "activities"}
-    contracts = {
-        row.id: row
-        for row in Session.execute(
-            select(Contract.id, Contract.reference, Contract.title).where(
-                Contract.id.in_(contract_ids)
-            )
-        )
-    }
-    activities = {
-        row.id: row
-        for row in Session.execute(
-            select(Activity.id, Activity.title).where(Activity.id.in_(activity_ids))
-        )
-    }
-    return {"contracts": contracts, "activities": activities}
 
 
 def _item(reminder: Reminder, details: dict[str, dict[int, Any]]) -> dict[str, Any]:
