@@ -55,10 +55,11 @@ format: $(VENV)/.installed ## Format the code with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install ## Benchmark the contract list, the import, follow-up plans and the OCDS export
+bench: install ## Benchmark the list, the import, follow-up plans, the reminder scan and OCDS
 	$(PY) benchmarks/contract_list.py $(BENCH_ARGS)
 	$(PY) benchmarks/import_contracts.py
 	$(PY) benchmarks/followup_plans.py
+	$(PY) benchmarks/reminder_scan.py
 	$(PY) benchmarks/ocds_export.py
 
 clean: ## Remove the virtualenv, node_modules and built assets

@@ -33,6 +33,8 @@ from contracts.db import Session
 from contracts.parties.models import Unit
 from contracts.register.dates import add_months
 from contracts.register.models import Contract, ContractOption, OptionDecision
+from followup.gains import compute as gain_compute
+from followup.gains.models import ECONOMIC_TYPES, EntryStatus, GainEntry, GainPlan, GainType
 from followup.models import (
     CRITICAL,
     Activity,
@@ -282,6 +284,68 @@ def _missing_plans(today: date, people: _People) -> Iterator[Due]:
                   every, None, people.office)  # fmt: skip
 
 
+# Estimates this many days (plus the widest lead) past their period are left to the gains
+# page: a plan filled in for years back does not flood its owner's digest.
+GAIN_REMINDER_DAYS = 366
+
+
+def _gains_to_confirm(today: date, people: _People) -> Iterator[Due]:
+    """Estimated gain entries whose period has ended: the contract's owner confirms them."""
+    default, own, widest = _leads(ReminderKind.GAINS_TO_CONFIRM)
+    rows = Session.execute(
+        select(GainEntry.id, GainEntry.period_end, Contract.id, Contract.owner_id)
+        .join(GainPlan, GainPlan.id == GainEntry.plan_id)
+        .join(Contract, Contract.id == GainPlan.contract_id)
+        .where(
+            GainEntry.status == EntryStatus.ESTIMATED,
+            GainEntry.period_end < today,
+            GainEntry.period_end >= today - timedelta(days=widest + GAIN_REMINDER_DAYS),
+            Contract.deleted_at.is_(None),
+        )
+    )
+    for entry_id, end, contract_id, owner_id in rows:
+        lead = stage_after(end, own.get(contract_id, default), today)
+        if lead is not None:
+            user_id, address = people.owner_or_office(owner_id)
+            yield Due(ReminderKind.GAINS_TO_CONFIRM, "gain_entries", entry_id, contract_id,
+                      end, lead, user_id, address)  # fmt: skip
+
+
+def _qualitative_gains(today: date, people: _People) -> Iterator[Due]:
+    """From the first run of a year: each qualitative gain plan that ran in the year before
+    and lacks an entry for one of that year's periods, to the contract's owner."""
+    default, own, _ = _leads(ReminderKind.QUALITATIVE_GAINS)
+    first, last = date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    qualitative = GainPlan.gain_type.in_([t for t in GainType if t not in ECONOMIC_TYPES])
+    ran_last_year = (GainPlan.period_start <= last) & (GainPlan.period_end >= first)
+    plans = Session.execute(
+        select(
+            GainPlan.id, GainPlan.entry_period, GainPlan.period_start, GainPlan.period_end,
+            Contract.id.label("contract_id"), Contract.owner_id,
+        )
+        .join(Contract, Contract.id == GainPlan.contract_id)
+        .where(qualitative, ran_last_year, Contract.deleted_at.is_(None))
+    ).all()  # fmt: skip
+    if not plans:
+        return
+    documented: dict[int, set[date]] = defaultdict(set)
+    for plan_id, start in Session.execute(
+        select(GainEntry.plan_id, GainEntry.period_start)
+        .join(GainPlan, GainPlan.id == GainEntry.plan_id)
+        .where(qualitative, ran_last_year, GainEntry.period_start.between(first, last))
+    ):
+        documented[plan_id].add(start)
+    for plan in plans:
+        periods = [p for p in gain_compute.periods(plan, today) if first <= p[0] <= last]
+        if all(start in documented[plan.id] for start, _end in periods):
+            continue
+        lead = stage_after(last, own.get(plan.contract_id, default), today)
+        if lead is not None:
+            user_id, address = people.owner_or_office(plan.owner_id)
+            yield Due(ReminderKind.QUALITATIVE_GAINS, "gain_plans", plan.id, plan.contract_id,
+                      last, lead, user_id, address)  # fmt: skip
+
+
 def _retendered() -> set[int]:
     """Contracts whose new competition has started: their expiry chain has ended."""
     return set(
@@ -301,6 +365,8 @@ def decide(today: date) -> list[Due]:
         *_contract_deadlines(today, people),
         *_activity_deadlines(today, people),
         *_missing_plans(today, people),
+        *_gains_to_confirm(today, people),
+        *_qualitative_gains(today, people),
     ]
     retendered = _retendered()
     snoozed = {kind: settings.snoozes(kind) for kind in ReminderKind}
@@ -312,7 +378,18 @@ def decide(today: date) -> list[Due]:
     ]
 
 
+# A key decided before today was decided at most this long ago (the longest lead allowed
+# is 730 days, overdue stages come at most 90 days after the date).
+KEY_MEMORY = timedelta(days=800)
+
+
 def _insert_new(items: list[Due], today: date) -> None:
+    """Insert the reminders not decided before. Reading the recent keys first spares the
+    database a conflicting insert per reminder on the days when little is new."""
+    known = set(
+        Session.scalars(select(Reminder.key).where(Reminder.decided_on >= today - KEY_MEMORY))
+    )
+    items = [item for item in items if item.key not in known]
     if not items:
         return
     rows = [
@@ -467,6 +544,10 @@ def _item(reminder: Reminder, details: dict[str, dict[int, Any]]) -> dict[str, A
         path = f"/followup/activities/{reminder.entity_id}"
     elif reminder.kind == ReminderKind.MISSING_PLAN:
         path = f"/contracts/{reminder.contract_id}/plan"
+    elif reminder.entity_type == "gain_entries":
+        path = f"/gains/entries/{reminder.entity_id}/confirm"
+    elif reminder.entity_type == "gain_plans":
+        path = f"/contracts/{reminder.contract_id}/gains"
     else:
         path = f"/contracts/{reminder.contract_id}"
     return {
