@@ -33,6 +33,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from contracts.register.views import bp as register_bp
     from contracts.rules.views import bp as rules_bp
     from contracts.web import register_web, select_locale
+    from followup.gains.api import bp as gains_api_bp
+    from followup.gains.views import bp as gains_bp
     from followup.hooks import connect as connect_followup
     from followup.views import bp as followup_bp
     from jobs.cli import jobs_cli
@@ -69,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         profile_bp,
         api_bp,
         followup_bp,
+        gains_bp,
+        gains_api_bp,
         jobs_bp,
         notify_bp,
     ):

@@ -11,6 +11,9 @@ from contracts.register.panels import add_panel
 from contracts.register.signals import contract_dates_changed
 from followup import history_labels, services
 from followup.demo import seed_followup
+from followup.gains import history_labels as gain_history_labels
+from followup.gains.panel import gains_panel
+from followup.gains.report_hooks import connect as connect_gain_reports
 from followup.panel import followup_panel
 
 
@@ -26,3 +29,6 @@ def connect() -> None:
     add_seeder(seed_followup)
     history_labels.register()
     add_panel(followup_panel)
+    gain_history_labels.register()
+    add_panel(gains_panel)
+    connect_gain_reports()

@@ -15,4 +15,6 @@ REMINDER_LABELS = {
     ReminderKind.ACTIVITY_OVERDUE: _l("Follow-up activity overdue"),
     ReminderKind.ACTIVITY_ESCALATED: _l("Follow-up activity long overdue"),
     ReminderKind.MISSING_PLAN: _l("Critical contract without a follow-up plan"),
+    ReminderKind.GAINS_TO_CONFIRM: _l("Gains to confirm"),
+    ReminderKind.QUALITATIVE_GAINS: _l("Document the year's qualitative gains"),
 }

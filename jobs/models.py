@@ -22,6 +22,8 @@ class ReminderKind(enum.StrEnum):
     ACTIVITY_OVERDUE = "activity_overdue"  # … and past its date
     ACTIVITY_ESCALATED = "activity_escalated"  # overdue for long: the office and the unit
     MISSING_PLAN = "missing_plan"  # an active contract in a critical category, no plan
+    GAINS_TO_CONFIRM = "gains_to_confirm"  # an estimated gain entry the owner should confirm
+    QUALITATIVE_GAINS = "qualitative_gains"  # a year ended: document its qualitative gains
 
 
 class Reminder(Base):

@@ -281,6 +281,18 @@ register(
 )
 register(
     Job(
+        "gains",
+        "jobs.gains:run",
+        "cron",
+        # Before the reminders at 06:30, so the new estimates reach that morning's digest.
+        {"day": 1, "hour": 6},
+        misfire_grace_time=6 * 3600,
+        description="Estimate the gains of the months, quarters and years that have ended",
+        catch_up=True,
+    )
+)
+register(
+    Job(
         "send-mail",
         send_mail,
         "interval",

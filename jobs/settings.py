@@ -14,6 +14,9 @@ How the lead times of a kind are read (the reminder job, jobs/reminders.py, does
   three months (no endless repeat; the escalation to the office comes at 14 days).
 - missing_plan: one value, the period: an active contract in a critical category without
   a plan is reminded once every that many days.
+- gains_to_confirm, qualitative_gains: days *after* the date while the gain is still
+  unconfirmed (an estimated entry: the end of its period) or undocumented (a qualitative
+  plan: the end of the year). 0: the first run after the date.
 
 Defaults are DEFAULT_LEAD_DAYS; the config REMINDER_LEAD_DAYS (a mapping from kind to a
 list of days, or the same as JSON text, e.g. from the environment) replaces the default
@@ -53,9 +56,13 @@ DEFAULT_LEAD_DAYS: dict[ReminderKind, tuple[int, ...]] = {
     K.ACTIVITY_OVERDUE: (1, 7, 14, 30, 60, 90),
     K.ACTIVITY_ESCALATED: (14,),
     K.MISSING_PLAN: (30,),
+    K.GAINS_TO_CONFIRM: (0,),
+    K.QUALITATIVE_GAINS: (0,),
 }
 # Kinds counted in days after their date (overdue); the others count days before it.
-AFTER_KINDS = frozenset({K.ACTIVITY_OVERDUE, K.ACTIVITY_ESCALATED})
+AFTER_KINDS = frozenset(
+    {K.ACTIVITY_OVERDUE, K.ACTIVITY_ESCALATED, K.GAINS_TO_CONFIRM, K.QUALITATIVE_GAINS}
+)
 # Kinds whose one value is a period in days rather than stages.
 PERIOD_KINDS = frozenset({K.MISSING_PLAN})
 # The kinds the settings page recommends as instant e-mails: they cost money when missed.

@@ -146,6 +146,29 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("followup.rule_edit", "GET"): EDITORS,
     ("followup.rule_edit", "POST"): EDITORS,
     ("followup.rule_delete", "POST"): EDITORS,
+    # The gains report: everyone logged in, counting only the contracts they may see.
+    ("followup.gains_report", "GET"): LOGGED_IN,
+    ("followup.gains_report_export", "GET"): LOGGED_IN,
+    ("followup.gains_report_contracts", "GET"): LOGGED_IN,
+    ("followup.gains_report_contracts_export", "GET"): LOGGED_IN,
+    ("followup.gains_report_contract", "GET"): LOGGED_IN,
+    ("gains_api.report", "GET"): LOGGED_IN,
+    # Gain plans and entries (followup/gains/views.py). Also open to the contract's owner
+    # and manager (entries: the plan's responsible person too); confirming to its owner.
+    # See tests/test_gains.py; the users here own nothing.
+    ("gains.gain_list", "GET"): LOGGED_IN,
+    ("gains.plan_new", "GET"): EDITORS,
+    ("gains.plan_new", "POST"): EDITORS,
+    ("gains.plan_edit", "GET"): EDITORS,
+    ("gains.plan_edit", "POST"): EDITORS,
+    ("gains.plan_delete", "POST"): EDITORS,
+    ("gains.entry_new", "GET"): EDITORS,
+    ("gains.entry_new", "POST"): EDITORS,
+    ("gains.entry_edit", "GET"): EDITORS,
+    ("gains.entry_edit", "POST"): EDITORS,
+    ("gains.entry_confirm", "GET"): EDITORS,
+    ("gains.entry_confirm", "POST"): EDITORS,
+    ("gains.entry_correct", "POST"): EDITORS,
     # The mail outbox (jobs/views.py): administrators keep it, auditors may read it.
     ("jobs.outbox_list", "GET"): ADMIN | {Role.AUDITOR.value},
     ("jobs.outbox_detail", "GET"): ADMIN | {Role.AUDITOR.value},
@@ -190,6 +213,18 @@ _RULE = {
     "offset_days": "180",
     "recurrence": "half_yearly",
     "responsible": "owner",
+}
+
+_GAIN_PLAN = {
+    "gain_type": "lower_price",
+    "description": "Lavere pris",
+    "method": "price_difference",
+    "baseline_unit_price": "120",
+    "contract_unit_price": "100",
+    "annual_volume": "12 000",
+    "entry_period": "month",
+    "period_start": "2026-01-01",
+    "period_end": "2026-12-31",
 }
 
 _NEW_USER = {
@@ -266,6 +301,15 @@ def valid_form_data(endpoint: str, world: World) -> dict[str, str]:
         "followup.template_edit": {"name": "Nytt malnavn"},
         "followup.rule_new": _RULE,
         "followup.rule_edit": _RULE,
+        "gains.plan_new": _GAIN_PLAN,
+        "gains.plan_edit": _GAIN_PLAN,
+        "gains.entry_new": {"period_start": "2026-02-01", "period_end": "2026-02-28", "value": "1"},
+        "gains.entry_edit": {
+            "period_start": "2026-01-01",
+            "period_end": "2026-01-31",
+            "value": "2",
+        },
+        "gains.entry_correct": {"value": "1 000", "correction_reason": "Feil volum"},
         "notify.lead_times_save": {"expiry": "365, 30", "missing_plan": "14"},
         "notify.snooze_save": {"target": "expiry", "until": "2026-06-01"},
         "notify.snooze_end": {"target": "expiry"},
@@ -291,7 +335,7 @@ API_ALLOWED_STATUSES = {200, 201, 409, 422}
 
 def is_api(endpoint: str) -> bool:
     """The JSON API: bearer tokens instead of the session cookie, 401 instead of login."""
-    return endpoint.startswith("api.")
+    return endpoint.startswith(("api.", "gains_api."))
 
 
 def valid_api_body(endpoint: str, world: World) -> dict | None:
@@ -359,6 +403,8 @@ class World:
     template_id: int = 0
     rule_id: int = 0
     outbox_message_id: int = 0
+    gain_plan_id: int = 0
+    gain_entry_id: int = 0
 
     def arguments(self, endpoint: str, names: set[str]) -> dict[str, int | str]:
         by_name = {
@@ -379,6 +425,8 @@ class World:
             "template_id": self.template_id,
             "rule_id": self.rule_id,
             "message_id": self.outbox_message_id,
+            "gain_plan_id": self.gain_plan_id,
+            "entry_id": self.gain_entry_id,
         }
         if endpoint == "notify.calendar_feed":
             by_name["token"] = "cal_nobodys"  # a calendar token nobody has: 404 for all
@@ -424,6 +472,15 @@ def _dead_outbox_message() -> int:
     return message.id
 
 
+def _gain_objects(contract, owner: User) -> tuple[int, int]:
+    """A gain plan with an estimated January on the world's contract, so that a confirmation
+    or correction wrongly let through would change (and audit) it."""
+    from tests import gain_factories
+
+    plan = gain_factories.make_gain_plan(contract)
+    return plan.id, gain_factories.make_entry(plan, owner).id
+
+
 def make_world(contract_owner: User | None = None) -> World:
     """Create one object for every kind of URL argument."""
     contract_owner = contract_owner or factories.make_user(Role.OWNER)
@@ -444,6 +501,7 @@ def make_world(contract_owner: User | None = None) -> World:
     world.activity_id, world.deviation_id = followup_factories.world_objects(contract_owner)
     world.template_id, world.rule_id = _template_objects(contract)
     world.outbox_message_id = _dead_outbox_message()
+    world.gain_plan_id, world.gain_entry_id = _gain_objects(contract, contract_owner)
     factories.make_api_token(contract_owner)
     world.api_token_id = Session.scalar(
         select(ApiToken.id).where(ApiToken.user_id == contract_owner.id)

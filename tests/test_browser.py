@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -235,3 +236,45 @@ def test_officer_assesses_builds_a_plan_and_the_owner_ticks_off_an_activity(
     )
     Session.refresh(done)
     assert done.status == ActivityStatus.DONE and done.completed_by_id == owner.id
+
+
+def test_the_owner_confirms_an_estimated_gain_from_the_link_in_the_email(page, live_server):
+    from followup.gains.models import EntryStatus, GainEntry
+    from jobs import gains, reminders
+    from jobs.models import OutboxMessage
+    from tests.conftest import TODAY
+    from tests.gain_factories import make_gain_plan
+
+    owner = factories.make_user(role=Role.OWNER, name="Ola Avtaleeier")
+    contract = factories.make_contract(
+        reference="PAP-2026-01", title="Kopipapir til skolene", owner_id=owner.id
+    )
+    make_gain_plan(contract)  # (120 - 100) kr x 12 000 packs a year, by month from 2026
+    Session.commit()
+
+    # The clock: the gains job estimates January and February, the reminder job mails the
+    # owner a digest with a link to confirm each.
+    assert gains.run(TODAY)["created"] == 2
+    reminders.run(TODAY)
+    message = Session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == owner.email))
+    links = re.findall(r"https?://\S+/gains/entries/(\d+)/confirm", message.body_text)
+    assert len(links) == 2
+    entry_id = int(links[0])
+    path = f"/gains/entries/{entry_id}/confirm"
+
+    # The owner follows the link, logs in on the way and lands on the entry.
+    page.goto(path)
+    expect(page).to_have_url(re.compile(r"/login"))
+    log_in(page, owner)
+    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+    expect(page.locator("#entry")).to_have_attribute("data-status", "estimated")
+    expect(page.locator("#entry-period")).to_contain_text("01.01.2026")
+    expect(page.locator("#entry-value [data-value]")).to_have_attribute("data-value", "20383.56")
+
+    page.locator("#confirm-button").click()
+    expect(page).to_have_url(re.compile(rf"/contracts/{contract.id}/gains#entry-{entry_id}$"))
+    expect(page.locator(f"#entry-{entry_id}")).to_have_attribute("data-status", "confirmed")
+    entry = Session.get(GainEntry, entry_id)
+    Session.refresh(entry)
+    assert entry.status == EntryStatus.CONFIRMED and entry.confirmed_by_id == owner.id
+    assert entry.value == Decimal("20383.56")

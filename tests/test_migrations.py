@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 import contracts.models  # noqa: F401  (fills the metadata)
 import followup.gains.models  # noqa: F401
@@ -105,3 +106,42 @@ def test_downgrade_to_base_and_upgrade_again(empty_database_url):
     assert _schema_diff(empty_database_url) == []
     assert _threshold_count(empty_database_url) == SEEDED_THRESHOLDS
     assert _search_index_exists(empty_database_url)
+
+
+def _insert_snooze(url: str, kind: str, entity_id: int) -> bool:
+    """Whether the database takes a held reminder of this kind (its CHECK constraint)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO reminder_snoozes (kind, entity_type, entity_id, until, created_at)"
+                    " VALUES (:kind, 'gain_entries', :id, '2026-01-01', CURRENT_TIMESTAMP)"
+                ),
+                {"kind": kind, "id": entity_id},
+            )
+        return True
+    except IntegrityError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def test_the_gain_reminder_kinds_pass_the_check_constraints(empty_database_url):
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "head")
+    assert _insert_snooze(empty_database_url, "gains_to_confirm", 1)
+    assert _insert_snooze(empty_database_url, "qualitative_gains", 2)
+    assert not _insert_snooze(empty_database_url, "no_such_kind", 3)
+
+    # Down again: the rows of the new kinds go, and the old constraint is back.
+    command.downgrade(config, "8a5491f77714")
+    count = _inspect(
+        empty_database_url,
+        lambda conn: conn.execute(text("SELECT count(*) FROM reminder_snoozes")).scalar(),
+    )
+    assert count == 0
+    assert not _insert_snooze(empty_database_url, "gains_to_confirm", 4)
+    assert _insert_snooze(empty_database_url, "expiry", 5)
+    command.upgrade(config, "head")
+    assert _schema_diff(empty_database_url) == []

@@ -6,6 +6,7 @@ and check every response the API gives against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from contracts.api.forms import CONTRACT_MEMBERS, MAX_ID, Kind
@@ -568,8 +569,34 @@ def _paths() -> dict[str, Any]:
     }
 
 
+# Packages that build on the register (contracts <- followup) serve endpoints of their own
+# under /api/v1 with the API's bearer authentication and JSON errors, and describe them here:
+# each function returns (paths, schemas) to merge into the document. Error responses can
+# point at "#/components/responses/E<status>".
+Extension = Callable[[], tuple[dict[str, Any], dict[str, Any]]]
+_extensions: list[Extension] = []
+
+
+def add_paths(describe: Extension) -> None:
+    """Merge describe()'s paths and schemas into the document (adding it again is harmless)."""
+    if describe not in _extensions:
+        _extensions.append(describe)
+
+
+def _with_extensions(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    for describe in _extensions:
+        more_paths, more_schemas = describe()
+        for target, more in ((paths, more_paths), (schemas, more_schemas)):
+            taken = set(target) & set(more)
+            if taken:
+                raise ValueError(f"the OpenAPI document already describes {sorted(taken)}")
+            target.update(more)
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API."""
+    paths, schemas = _paths(), _schemas()
+    _with_extensions(paths, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -585,7 +612,7 @@ def document() -> dict[str, Any]:
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "security": [{"bearerAuth": []}],
-        "paths": _paths(),
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -594,7 +621,7 @@ def document() -> dict[str, Any]:
                     "description": "A token from the profile page (kr_...).",
                 }
             },
-            "schemas": _schemas(),
+            "schemas": schemas,
             "responses": {
                 f"E{code}": {
                     "description": text,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -44,17 +44,29 @@ def _csv_cell(kind: Kind, value: Any) -> str:
     return safe_text(value) or ""
 
 
-def csv_chunks(contracts: Iterable[Contract], today: date) -> Iterator[str]:
-    """CSV text in chunks: semicolons, a BOM so Excel reads UTF-8, CRLF line ends."""
+def table_csv_chunks(
+    headers: Sequence[Any], kinds: Sequence[Kind], rows: Iterable[Sequence[Any]]
+) -> Iterator[str]:
+    """Any table as CSV text in chunks: semicolons, a BOM so Excel reads UTF-8, CRLF line
+    ends, decimal commas, and text that would run as a formula made harmless."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([str(column.header) for column in COLUMNS])
+    writer.writerow([str(header) for header in headers])
     yield BOM + buffer.getvalue()
-    for contract in contracts:
+    for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_csv_cell(c.kind, c.value(contract, today)) for c in COLUMNS])
+        writer.writerow([_csv_cell(kind, value) for kind, value in zip(kinds, row, strict=True)])
         yield buffer.getvalue()
+
+
+def csv_chunks(contracts: Iterable[Contract], today: date) -> Iterator[str]:
+    """The contracts as CSV text in chunks (see table_csv_chunks)."""
+    return table_csv_chunks(
+        [column.header for column in COLUMNS],
+        [column.kind for column in COLUMNS],
+        ([c.value(contract, today) for c in COLUMNS] for contract in contracts),
+    )
 
 
 def _xlsx_cell(sheet, kind: Kind, value: Any) -> Any:
@@ -75,19 +87,34 @@ def _xlsx_cell(sheet, kind: Kind, value: Any) -> Any:
     return safe_text(value)
 
 
-def xlsx_bytes(contracts: Iterable[Contract], today: date) -> bytes:
-    """An XLSX workbook of the contracts (openpyxl's write-only mode keeps rows on disk)."""
+def table_xlsx_bytes(
+    title: str, headers: Sequence[Any], kinds: Sequence[Kind], rows: Iterable[Sequence[Any]]
+) -> bytes:
+    """Any table as an XLSX workbook of one sheet with a bold header row (openpyxl's
+    write-only mode keeps rows on disk)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Contracts"))
+    sheet = workbook.create_sheet(title)
     bold = Font(bold=True)
     header = []
-    for column in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=str(column.header))
+    for name in headers:
+        cell = WriteOnlyCell(sheet, value=str(name))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    for contract in contracts:
-        sheet.append([_xlsx_cell(sheet, c.kind, c.value(contract, today)) for c in COLUMNS])
+    for row in rows:
+        sheet.append(
+            [_xlsx_cell(sheet, kind, value) for kind, value in zip(kinds, row, strict=True)]
+        )
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def xlsx_bytes(contracts: Iterable[Contract], today: date) -> bytes:
+    """An XLSX workbook of the contracts (see table_xlsx_bytes)."""
+    return table_xlsx_bytes(
+        _("Contracts"),
+        [column.header for column in COLUMNS],
+        [column.kind for column in COLUMNS],
+        ([c.value(contract, today) for c in COLUMNS] for contract in contracts),
+    )

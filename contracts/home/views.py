@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from contracts.clock import today
 from contracts.db import Session
-from contracts.home import health, services
+from contracts.home import health, services, tiles
 
 bp = Blueprint("home", __name__)
 
@@ -21,6 +21,7 @@ def index():
         contracts=contracts,
         deadlines=services.deadlines(contracts, today()),
         totals=services.register_totals(current_user, today()),
+        tiles=tiles.tiles_for(current_user, today()),
         today=today(),
     )
 
