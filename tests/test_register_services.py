@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from contracts.audit import services as audit_services
 from contracts.audit.models import GENESIS_HASH, AuditEvent
 from contracts.audit.services import compute_hash
 from contracts.db import Session
@@ -486,9 +487,27 @@ def test_tampering_breaks_the_chain():
     contract = factories.make_contract(title="Original")
     event = _last_event()
     assert compute_hash(event.prev_hash, event) == event.hash
-    event.after = {**event.after, "title": "Forfalsket"}
-    assert compute_hash(event.prev_hash, event) != event.hash
+    # What a changed row would hash to (the database itself refuses the change, below).
+    forged = {**audit_services.event_payload(event), "after": {**event.after, "title": "X"}}
+    assert audit_services.chain_hash(event.prev_hash, forged) != event.hash
     assert contract.title == "Original"
+
+
+def test_the_database_refuses_to_change_or_delete_audit_rows():
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    factories.make_contract(title="Original")
+    seq = _last_event().seq
+    for statement in (
+        "UPDATE audit_events SET summary = 'forfalsket' WHERE seq = :seq",
+        "DELETE FROM audit_events WHERE seq = :seq",
+    ):
+        nested = Session.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            Session.execute(text(statement), {"seq": seq})
+        nested.rollback()
+    assert _last_event().seq == seq
 
 
 def test_a_save_raises_the_version_by_one_and_follows_a_new_supplier():
