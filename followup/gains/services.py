@@ -284,7 +284,7 @@ def check_plan(values: Mapping[str, Any], contract: Contract, plan: GainPlan | N
     if qualitative and not (values.get("unit") or "").strip():
         errors["unit"] = _(
             "A qualitative gain is measured in a unit: give it (for example tonnes CO₂, "
-            "% satisfied users or apprentices)."
+            "share of satisfied users or apprentices)."
         )
     if qualitative and method in {GainMethod.PRICE_DIFFERENCE, GainMethod.HOURS}:
         errors["method"] = _(
