@@ -18,6 +18,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app from the environment plus optional config overrides."""
     from contracts.api.profile import bp as profile_bp
     from contracts.api.views import bp as api_bp
+    from contracts.audit.cli import audit_cli
+    from contracts.audit.hooks import connect as connect_audit
     from contracts.auth.cli import users_cli
     from contracts.auth.services import load_session
     from contracts.auth.views import bp as auth_bp
@@ -29,6 +31,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from contracts.exchange.views import bp as exchange_bp
     from contracts.extensions import babel, csrf, login_manager
     from contracts.home.views import bp as home_bp
+    from contracts.integrity import (  # noqa: F401 - their routes join integrity_bp
+        views_declarations,
+        views_flags,
+        views_trail,
+    )
+    from contracts.integrity.blueprint import bp as integrity_bp
+    from contracts.integrity.hooks import connect as connect_integrity
     from contracts.parties.views import bp as parties_bp
     from contracts.register.views import bp as register_bp
     from contracts.rules.views import bp as rules_bp
@@ -75,14 +84,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         gains_api_bp,
         jobs_bp,
         notify_bp,
+        integrity_bp,
     ):
         app.register_blueprint(blueprint)
-    for group in (db_cli, users_cli, demo_cli, contracts_cli, jobs_cli):
+    for group in (db_cli, users_cli, demo_cli, contracts_cli, jobs_cli, audit_cli):
         app.cli.add_command(group)
     connect_followup()
+    connect_integrity()  # after follow-up: its demo data comes last
     connect_clock()
     connect_jobs()
     register_web(app)
+    connect_audit(app)
     return app
 
 

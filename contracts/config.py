@@ -83,6 +83,16 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         # Lead times replacing the defaults of some reminder kinds, as JSON, for example
         # {"expiry": [270, 180, 90, 30]} (see jobs/settings.py).
         "REMINDER_LEAD_DAYS": os.environ.get("REMINDER_LEAD_DAYS", ""),
+        # Red flags: a supplier holding more than this share of a category's value in force.
+        "RED_FLAG_SUPPLIER_SHARE": float(os.environ.get("RED_FLAG_SUPPLIER_SHARE", 0.5)),
+        # The audit trail's signed checkpoints: the Ed25519 private key (a PEM file kept
+        # outside the database and its backups; empty: no checkpoints, the job says so),
+        # where the checkpoint files go, and the public key auditors trust (base64).
+        "AUDIT_SIGNING_KEY": os.environ.get("AUDIT_SIGNING_KEY", ""),
+        "AUDIT_CHECKPOINT_DIR": os.environ.get(
+            "AUDIT_CHECKPOINT_DIR", str(path / "audit-checkpoints")
+        ),
+        "AUDIT_PUBLIC_KEY": os.environ.get("AUDIT_PUBLIC_KEY", ""),
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(path)

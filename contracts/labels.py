@@ -89,6 +89,12 @@ ACTION_LABELS = {
     "export": _l("Exported"),
     "revoke": _l("Revoked"),
     "import": _l("Import finished"),
+    "login": _l("Logged in"),
+    "login_failed": _l("Failed login"),
+    "logout": _l("Logged out"),
+    "view_confidential": _l("Viewed confidential contract"),
+    "access_refused": _l("Access refused"),
+    "audit_verify": _l("Audit trail verified"),
 }
 
 ENTITY_LABELS = {
@@ -102,6 +108,8 @@ ENTITY_LABELS = {
     "thresholds": _l("Threshold"),
     "api_tokens": _l("API token"),
     "import_jobs": _l("Import"),
+    "app": _l("Application"),
+    "audit_events": _l("Audit trail"),
 }
 
 # Names of the audited columns, for the change history.

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 from contracts.api.errors import error_response as api_error_response
 from contracts.api.errors import is_api_request
+from contracts.audit import access
 from contracts.db import Session
 from contracts.labels import (
     ACTION_LABELS,
@@ -98,6 +99,10 @@ def register_web(app: Flask) -> None:
     def error_page(code: int):
         def handler(error):
             Session.rollback()
+            # Refusals join the audit trail (committed although the request failed); a 404
+            # counts when it hides a confidential contract from this user.
+            if code == 403 or (code == 404 and access.hidden_contract_id() is not None):
+                access.record_refusal(code)
             if is_api_request():  # also URLs under /api/ that match no route
                 return api_error_response(error)
             return render_template("errors/error.html", code=code), code

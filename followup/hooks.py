@@ -6,10 +6,11 @@ from typing import Any
 
 from contracts.clock import today
 from contracts.demo import add_seeder
+from contracts.integrity.flags import add_usage_source
 from contracts.register.models import Contract
 from contracts.register.panels import add_panel
 from contracts.register.signals import contract_dates_changed
-from followup import history_labels, services
+from followup import history_labels, integrity_sources, services
 from followup.demo import seed_followup
 from followup.gains import history_labels as gain_history_labels
 from followup.gains.panel import gains_panel
@@ -32,3 +33,6 @@ def connect() -> None:
     gain_history_labels.register()
     add_panel(gains_panel)
     connect_gain_reports()
+    # Evidence for the red flag "used after its latest possible end".
+    add_usage_source("activity", integrity_sources.activities_done)
+    add_usage_source("gain_entry", integrity_sources.gain_entries)

@@ -301,3 +301,36 @@ register(
         description="Send due e-mails from the outbox (always on the real clock)",
     )
 )
+register(
+    Job(
+        "audit-verify",
+        "jobs.audit:verify",
+        "cron",
+        {"hour": 1, "minute": 30},
+        misfire_grace_time=12 * 3600,
+        description="Recompute the audit chain and check it against the signed checkpoints",
+        catch_up=True,
+    )
+)
+register(
+    Job(
+        "audit-checkpoint",
+        "jobs.audit:checkpoint",
+        "cron",
+        {"hour": 2, "minute": 0},
+        misfire_grace_time=12 * 3600,
+        description="Sign the audit chain's head into AUDIT_CHECKPOINT_DIR (AUDIT_SIGNING_KEY)",
+        catch_up=True,
+    )
+)
+register(
+    Job(
+        "red-flags",
+        "jobs.red_flags:run",
+        "cron",
+        {"hour": 3, "minute": 0},
+        misfire_grace_time=12 * 3600,
+        description="Recompute the red flags (integrity rules) over the whole register",
+        catch_up=True,
+    )
+)

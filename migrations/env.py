@@ -10,6 +10,8 @@ from contracts import models  # noqa: F401  (fills the metadata)
 from contracts.config import normalise_database_url
 from contracts.db import Base, make_engine
 from contracts.dbcli import include_object
+from contracts.integrity import declarations as integrity_declarations  # noqa: F401
+from contracts.integrity import flags as integrity_flags  # noqa: F401
 from followup import models as followup_models  # noqa: F401
 from followup.gains import models as gains_models  # noqa: F401
 from jobs import models as jobs_models  # noqa: F401

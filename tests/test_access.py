@@ -185,6 +185,27 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("notify.calendar_revoke", "POST"): LOGGED_IN,
     # No login: the token in the URL is the key; an unknown one is not found (404).
     ("notify.calendar_feed", "GET"): EVERYONE,
+    # Impartiality declarations (contracts/integrity/views_declarations.py). Declaring is
+    # open only to the people involved in the contract, for themselves (never auditors);
+    # the users here are involved in nothing. See tests/test_declarations.py.
+    ("integrity.declaration_list", "GET"): LOGGED_IN,
+    ("integrity.declaration_submit", "POST"): frozenset(),
+    ("integrity.declaration_review", "POST"): EDITORS,
+    ("integrity.involved_add", "POST"): EDITORS,
+    ("integrity.involved_remove", "POST"): EDITORS,
+    ("integrity.declaration_overview", "GET"): OFFICE_AND_AUDITORS,
+    # Red flags (contracts/integrity/views_flags.py); acknowledging: see AUDITOR_STATEMENTS.
+    ("integrity.flag_list", "GET"): OFFICE_AND_AUDITORS,
+    ("integrity.flag_export", "GET"): OFFICE_AND_AUDITORS,
+    ("integrity.flag_recompute", "POST"): EDITORS,
+    ("integrity.flag_acknowledge", "POST"): OFFICE_AND_AUDITORS,
+    # The audit trail (contracts/integrity/views_trail.py): read-only, admins and auditors;
+    # "verify now" only reads (see READ_ONLY_POSTS).
+    ("integrity.trail", "GET"): ADMIN | {Role.AUDITOR.value},
+    ("integrity.trail_export", "GET"): ADMIN | {Role.AUDITOR.value},
+    ("integrity.trail_verify", "GET"): ADMIN | {Role.AUDITOR.value},
+    ("integrity.trail_verify_now", "POST"): ADMIN | {Role.AUDITOR.value},
+    ("integrity.checkpoint_download", "GET"): ADMIN | {Role.AUDITOR.value},
 }
 
 # POSTs that only touch the visitor's own browser session, open to everyone (auditors too).
@@ -202,6 +223,13 @@ OWN_ACCOUNT_POSTS = frozenset(
         ("notify.calendar_revoke", "POST"),
     }
 )
+
+# The one write auditors may make: acknowledging a red flag with a comment is the auditor's
+# own statement about it (issue 7), changes nothing in the register, and is audited.
+AUDITOR_STATEMENTS = frozenset({("integrity.flag_acknowledge", "POST")})
+# POSTs that only read: "verify now" recomputes the audit chain and records only that it ran.
+READ_ONLY_POSTS = frozenset({("integrity.trail_verify_now", "POST")})
+AUDITOR_STATEMENTS = AUDITOR_STATEMENTS | READ_ONLY_POSTS
 
 # Minimal form data per POST; the rest post nothing and get a form error or a redirect.
 FORM_DATA = {("auth.set_locale", "POST"): {"locale": "nb"}}
@@ -314,6 +342,10 @@ def valid_form_data(endpoint: str, world: World) -> dict[str, str]:
         "notify.snooze_save": {"target": "expiry", "until": "2026-06-01"},
         "notify.snooze_end": {"target": "expiry"},
         "notify.settings_save": {"option_deadline": "y"},
+        "integrity.declaration_submit": {"conflict": "no"},
+        "integrity.declaration_review": {"decision": "accept"},
+        "integrity.involved_add": {"user_id": str(world.user_id)},
+        "integrity.flag_acknowledge": {"comment": "Sett av revisor"},
     }.get(endpoint, {})
 
 
@@ -328,6 +360,7 @@ EXTRA_ALLOWED = {
     "profile.token_revoke": {404},
     "followup.activity_attachment": {404},
     "notify.calendar_feed": {404},
+    "integrity.checkpoint_download": {404},  # no checkpoint has been signed in the world
 }
 # What an allowed API request may answer: JSON, created, a validation error or a conflict.
 API_ALLOWED_STATUSES = {200, 201, 409, 422}
@@ -405,6 +438,9 @@ class World:
     outbox_message_id: int = 0
     gain_plan_id: int = 0
     gain_entry_id: int = 0
+    declaration_id: int = 0
+    involved_id: int = 0
+    flag_id: int = 0
 
     def arguments(self, endpoint: str, names: set[str]) -> dict[str, int | str]:
         by_name = {
@@ -427,6 +463,9 @@ class World:
             "message_id": self.outbox_message_id,
             "gain_plan_id": self.gain_plan_id,
             "entry_id": self.gain_entry_id,
+            "declaration_id": self.declaration_id,
+            "involved_id": self.involved_id,
+            "flag_id": self.flag_id,
         }
         if endpoint == "notify.calendar_feed":
             by_name["token"] = "cal_nobodys"  # a calendar token nobody has: 404 for all
@@ -481,6 +520,28 @@ def _gain_objects(contract, owner: User) -> tuple[int, int]:
     return plan.id, gain_factories.make_entry(plan, owner).id
 
 
+def _integrity_objects(contract, owner: User) -> tuple[int, int, int]:
+    """The owner's declaration, a person involved and a red flag on the world's contract,
+    so that a review, removal or acknowledgement wrongly let through would change (and
+    audit) them."""
+    from contracts.integrity import declarations
+    from contracts.integrity.flags import RedFlag
+
+    declaration = declarations.declare(contract, owner, date(2026, 3, 1))
+    involved = declarations.add_involved(contract, factories.make_user(Role.OWNER), None, owner)
+    flag = RedFlag(
+        key=f"direct_award:{contract.id}",
+        rule="direct_award",
+        contract_id=contract.id,
+        details={},
+        first_seen_on=date(2026, 3, 1),
+        last_seen_on=date(2026, 3, 1),
+    )
+    Session.add(flag)
+    Session.flush()
+    return declaration.id, involved.id, flag.id
+
+
 def make_world(contract_owner: User | None = None) -> World:
     """Create one object for every kind of URL argument."""
     contract_owner = contract_owner or factories.make_user(Role.OWNER)
@@ -502,6 +563,9 @@ def make_world(contract_owner: User | None = None) -> World:
     world.template_id, world.rule_id = _template_objects(contract)
     world.outbox_message_id = _dead_outbox_message()
     world.gain_plan_id, world.gain_entry_id = _gain_objects(contract, contract_owner)
+    world.declaration_id, world.involved_id, world.flag_id = _integrity_objects(
+        contract, contract_owner
+    )
     factories.make_api_token(contract_owner)
     world.api_token_id = Session.scalar(
         select(ApiToken.id).where(ApiToken.user_id == contract_owner.id)
@@ -534,7 +598,12 @@ def test_every_route_is_in_the_table(app):
 
 
 def test_auditors_are_refused_every_state_changing_route():
-    changing = {key for key in ACCESS if key[1] != "GET"} - SESSION_ONLY_POSTS - OWN_ACCOUNT_POSTS
+    changing = (
+        {key for key in ACCESS if key[1] != "GET"}
+        - SESSION_ONLY_POSTS
+        - OWN_ACCOUNT_POSTS
+        - AUDITOR_STATEMENTS
+    )
     assert changing
     assert {key for key in changing if Role.AUDITOR.value in ACCESS[key]} == set()
 
@@ -581,20 +650,26 @@ def _check_api_access(app, world: World, endpoint: str, method: str, who: str) -
 
 @pytest.mark.parametrize(
     ("endpoint", "method"),
-    sorted((e, m) for e, m in set(ACCESS) - SESSION_ONLY_POSTS - OWN_ACCOUNT_POSTS if m != "GET"),
+    sorted(
+        (e, m)
+        for e, m in set(ACCESS) - SESSION_ONLY_POSTS - OWN_ACCOUNT_POSTS - AUDITOR_STATEMENTS
+        if m != "GET"
+    ),
 )
 def test_refused_auditor_changes_nothing(app, login_as, world, db, endpoint, method):
-    """A refused POST leaves no trace in the audit trail (so nothing was changed)."""
+    """A refused POST leaves no trace in the audit trail but the refusal itself (so nothing
+    was changed)."""
     if is_api(endpoint):
         auditor, headers = api_client(app, "auditor")
         kwargs = {"headers": headers, "json": valid_api_body(endpoint, world)}
     else:
         auditor = login_as("auditor")
         kwargs = {"data": valid_form_data(endpoint, world)}
-    before = db.scalar(select(func.count()).select_from(AuditEvent))
+    changes = select(func.count()).where(AuditEvent.action != "access_refused")
+    before = db.scalar(changes)
     response = auditor.open(_url(app, world, endpoint), method=method, **kwargs)
     assert response.status_code == 403
-    assert db.scalar(select(func.count()).select_from(AuditEvent)) == before
+    assert db.scalar(changes) == before
 
 
 # --- the contract's owner and options --------------------------------------------------

@@ -278,3 +278,62 @@ def test_the_owner_confirms_an_estimated_gain_from_the_link_in_the_email(page, l
     Session.refresh(entry)
     assert entry.status == EntryStatus.CONFIRMED and entry.confirmed_by_id == owner.id
     assert entry.value == Decimal("20383.56")
+
+
+def test_auditor_filters_the_trail_and_acknowledges_a_red_flag(page, live_server):
+    from contracts.integrity import flags
+    from contracts.integrity.flags import RedFlag
+    from contracts.rules.models import Procedure
+    from tests.conftest import TODAY
+
+    auditor = factories.make_user(role=Role.AUDITOR, name="Randi Revisor")
+    contract = factories.make_contract(
+        reference="2025/RF-01",
+        procedure=Procedure.DIRECT_AWARD,
+        estimated_value=Decimal("2500000"),
+        signed_on=date(2025, 5, 1),
+    )
+    flags.recompute(TODAY)
+    flag = Session.scalar(select(RedFlag).where(RedFlag.key == f"direct_award:{contract.id}"))
+    Session.flush()
+
+    page.goto("/login")
+    log_in(page, auditor)
+    expect(page).to_have_url(re.compile(r"/$"))
+
+    # The trail, filtered to the contract: its registration is there.
+    page.goto("/audit/trail")
+    page.fill("#contract", contract.reference)
+    page.locator("#trail-filters button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"contract=2025%2FRF-01|contract=2025/RF-01"))
+    expect(
+        page.locator("#trail-table tr[data-action=create][data-entity=contracts]")
+    ).to_have_count(1)
+
+    # The red flags, filtered to direct awards; acknowledge the flag with a comment.
+    page.locator("#nav-flags").click()
+    page.select_option("#f-rule", "direct_award")
+    page.locator("#filter-button").click()
+    expect(page).to_have_url(re.compile(r"rule=direct_award"))
+    row = page.locator(f"#flags tr[data-flag='{flag.id}']")
+    expect(row).to_have_attribute("data-acknowledged", "no")
+    row.locator("summary").last.click()
+    row.locator("textarea[name=comment]").fill("Hjemmel i FOA §13-3 er dokumentert i saken.")
+    row.locator(".ack-form button[type=submit]").click()
+
+    expect(page).to_have_url(re.compile(r"/integrity/flags\?.*rule=direct_award"))
+    expect(page.locator(f"#flags tr[data-flag='{flag.id}']")).to_have_attribute(
+        "data-acknowledged", "yes"
+    )
+    Session.expire_all()
+    flag = Session.get(RedFlag, flag.id)
+    assert flag.acknowledgement == "Hjemmel i FOA §13-3 er dokumentert i saken."
+    assert flag.acknowledged_by_id == auditor.id
+    from contracts.audit.models import AuditEvent
+
+    event = Session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    assert (event.action, event.entity_type, event.actor_id) == (
+        "acknowledge",
+        "red_flags",
+        auditor.id,
+    )

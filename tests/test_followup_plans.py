@@ -51,7 +51,7 @@ def _events(entity_type: str, entity_id: int) -> list[str]:
 
 
 def _event_count() -> int:
-    return Session.scalar(select(func.count()).select_from(AuditEvent))
+    return factories.audit_changes()
 
 
 def _fresh(model, obj_id: int):

@@ -12,6 +12,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+import contracts.integrity.declarations  # noqa: F401
+import contracts.integrity.flags  # noqa: F401
 import contracts.models  # noqa: F401  (fills the metadata)
 import followup.gains.models  # noqa: F401
 import followup.models  # noqa: F401

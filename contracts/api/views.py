@@ -29,6 +29,7 @@ from contracts.api.representations import (
     supplier_json,
     unit_json,
 )
+from contracts.audit import access
 from contracts.auth.services import active_users
 from contracts.clock import today
 from contracts.db import Session
@@ -109,6 +110,8 @@ def refuse_unknown_parameters():
 def api_error(error: HTTPException):
     """Errors raised in the API's views; routing errors under /api/ go through web.py."""
     Session.rollback()
+    if error.code == 403:
+        access.record_refusal(403)
     return error_response(error)
 
 

@@ -19,6 +19,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from contracts.audit import access
+from contracts.audit import services as audit
 from contracts.auth import services
 from contracts.auth.access import admin_required
 from contracts.auth.forms import LoginForm, UserForm
@@ -53,6 +55,14 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             form.password.errors.append(_("Wrong e-mail address or password."))
+            # The address tried goes into the trail, never the password.
+            access.record_now(
+                access.LOGIN_FAILED,
+                entity_type="users",
+                summary=(form.email.data or "")[:254],
+                after={"email": (form.email.data or "")[:254]},
+                actor=(None, "anonymous"),
+            )
         else:
             locale = session.get("locale")
             # A fresh cookie at login: nothing from before the login carries over.
@@ -61,6 +71,7 @@ def login():
                 session["locale"] = locale
             services.start_session(user, request.remote_addr, request.user_agent.string)
             login_user(user)
+            audit.record(access.LOGIN, user, summary=user.email, after={"email": user.email})
             Session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
@@ -70,6 +81,7 @@ def login():
 def logout():
     if current_user.is_authenticated:
         services.end_session(current_user.session_token)
+        audit.record(access.LOGOUT, current_user._get_current_object(), summary=current_user.email)
         Session.commit()
     logout_user()
     session.clear()

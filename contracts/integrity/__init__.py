@@ -1,0 +1,1 @@
+"""Integrity for auditors: the audit trail pages, impartiality declarations, red flags."""
