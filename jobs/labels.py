@@ -17,4 +17,5 @@ REMINDER_LABELS = {
     ReminderKind.MISSING_PLAN: _l("Critical contract without a follow-up plan"),
     ReminderKind.GAINS_TO_CONFIRM: _l("Gains to confirm"),
     ReminderKind.QUALITATIVE_GAINS: _l("Document the year's qualitative gains"),
+    ReminderKind.DECLARATION_DUE: _l("Your impartiality declaration is missing"),
 }

@@ -24,6 +24,7 @@ class ReminderKind(enum.StrEnum):
     MISSING_PLAN = "missing_plan"  # an active contract in a critical category, no plan
     GAINS_TO_CONFIRM = "gains_to_confirm"  # an estimated gain entry the owner should confirm
     QUALITATIVE_GAINS = "qualitative_gains"  # a year ended: document its qualitative gains
+    DECLARATION_DUE = "declaration_due"  # the person has yet to declare impartiality
 
 
 class Reminder(Base):

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from contracts.auth.models import User
 from contracts.db import Session
+from contracts.integrity.flags import RedFlag
 from contracts.parties.models import Unit
 from contracts.register.dates import add_months
 from contracts.register.models import Contract, ContractOption, OptionDecision
@@ -57,6 +58,7 @@ CONTRACT_KINDS = (
 )
 MAX_NOTICE_MONTHS = 24
 KEY_MAX = 250  # Reminder.key
+MISSING_DECLARATIONS = "missing_declarations"  # the red-flag rule's code
 DIGEST_ITEMS_SHOWN = 200
 
 
@@ -358,6 +360,24 @@ def _retendered() -> set[int]:
     )
 
 
+def _missing_declarations(today: date, people: _People) -> Iterator[Due]:
+    """Each person who has yet to declare impartiality for a contract that needs it, from
+    the open red flags of the rule (computed at night by the same rule): weekly."""
+    default, own, _ = _leads(ReminderKind.DECLARATION_DUE)
+    rows = Session.execute(
+        select(RedFlag.contract_id, RedFlag.details).where(
+            RedFlag.rule == MISSING_DECLARATIONS, RedFlag.resolved_on.is_(None)
+        )
+    )
+    for contract_id, details in rows:
+        every = max(min(own.get(contract_id, default), default=7), 1)
+        period = date.fromordinal(today.toordinal() - today.toordinal() % every)
+        for user_id in (details or {}).get("missing_user_ids", []):
+            if user_id in people.email:
+                yield Due(ReminderKind.DECLARATION_DUE, "contracts", contract_id, contract_id,
+                          period, every, user_id, people.email[user_id])  # fmt: skip
+
+
 def decide(today: date) -> list[Due]:
     """Everything due for a reminder today, before snoozes and what was sent before."""
     people = _People()
@@ -367,6 +387,7 @@ def decide(today: date) -> list[Due]:
         *_missing_plans(today, people),
         *_gains_to_confirm(today, people),
         *_qualitative_gains(today, people),
+        *_missing_declarations(today, people),
     ]
     retendered = _retendered()
     snoozed = {kind: settings.snoozes(kind) for kind in ReminderKind}
@@ -548,6 +569,8 @@ def _item(reminder: Reminder, details: dict[str, dict[int, Any]]) -> dict[str, A
         path = f"/gains/entries/{reminder.entity_id}/confirm"
     elif reminder.entity_type == "gain_plans":
         path = f"/contracts/{reminder.contract_id}/gains"
+    elif reminder.kind == ReminderKind.DECLARATION_DUE:
+        path = f"/contracts/{reminder.contract_id}/declarations"
     else:
         path = f"/contracts/{reminder.contract_id}"
     return {

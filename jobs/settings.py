@@ -58,13 +58,14 @@ DEFAULT_LEAD_DAYS: dict[ReminderKind, tuple[int, ...]] = {
     K.MISSING_PLAN: (30,),
     K.GAINS_TO_CONFIRM: (0,),
     K.QUALITATIVE_GAINS: (0,),
+    K.DECLARATION_DUE: (7,),
 }
 # Kinds counted in days after their date (overdue); the others count days before it.
 AFTER_KINDS = frozenset(
     {K.ACTIVITY_OVERDUE, K.ACTIVITY_ESCALATED, K.GAINS_TO_CONFIRM, K.QUALITATIVE_GAINS}
 )
 # Kinds whose one value is a period in days rather than stages.
-PERIOD_KINDS = frozenset({K.MISSING_PLAN})
+PERIOD_KINDS = frozenset({K.MISSING_PLAN, K.DECLARATION_DUE})
 # The kinds the settings page recommends as instant e-mails: they cost money when missed.
 RECOMMENDED_INSTANT = (K.OPTION_DEADLINE, K.NOTICE_DEADLINE, K.ACTIVITY_ESCALATED)
 # Snoozable from a contract's page: the contract's own subjects (options come one by one).

@@ -264,3 +264,25 @@ def test_the_owner_gets_the_digest_over_smtp_exactly_once(owner, smtp, runner):
         assert again.exit_code == 0, again.output
         outbox.send_due(utcnow())
     assert len(smtp.messages) == 1
+
+
+def test_people_who_have_not_declared_impartiality_are_reminded_weekly(owner):
+    from contracts.integrity import declarations, flags
+
+    manager = factories.make_user(Role.OWNER, name="Kari Forvalter")
+    contract = _contract(owner, manager_id=manager.id, estimated_value=5_000_000,
+                         signed_on=date(2025, 12, 1))  # fmt: skip
+    small = _contract(owner, estimated_value=200_000)  # below the national threshold
+    flags.recompute(TODAY)
+    found = [d for d in _due(ReminderKind.DECLARATION_DUE) if d.contract_id == contract.id]
+    assert sorted(d.user_id for d in found) == sorted([owner.id, manager.id])
+    assert not [d for d in _due(ReminderKind.DECLARATION_DUE) if d.contract_id == small.id]
+    reminders.run(TODAY)
+    digest = Session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == owner.email))
+    assert f"/contracts/{contract.id}/declarations" in digest.body_text
+    # The owner declares: after the night's recompute only the manager is reminded.
+    declarations.declare(contract, owner, TODAY)
+    flags.recompute(TODAY + timedelta(days=1))
+    later = [d for d in _due(ReminderKind.DECLARATION_DUE, TODAY + timedelta(days=7))
+             if d.contract_id == contract.id]  # fmt: skip
+    assert [d.user_id for d in later] == [manager.id]
