@@ -520,3 +520,12 @@ def test_a_save_raises_the_version_by_one_and_follows_a_new_supplier():
     Session.flush()
     assert contract.version == version + 1
     assert "ny leverandør as" in contract.search_text and "nytt navn" in contract.search_text
+
+
+def test_the_same_amount_with_other_decimals_is_no_change():
+    contract = factories.make_contract(estimated_value=Decimal("1500000"))
+    assert contract.estimated_value == Decimal("1500000.00")
+    before = _last_event().seq
+    services.update_contract(contract, {"estimated_value": Decimal("1500000.0")}, contract.version)
+    Session.flush()
+    assert _last_event().seq == before  # nothing changed, nothing audited

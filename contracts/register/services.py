@@ -124,6 +124,11 @@ def _apply(contract: Contract, values: dict[str, Any]) -> None:
     # Forms post the procedure as text (and str.strip() turns a StrEnum into plain text).
     if contract.procedure is not None:
         contract.procedure = Procedure(contract.procedure)
+    # The columns keep øre: the same value with other decimals is no change to audit.
+    for amount in ("estimated_value", "annual_value"):
+        value = getattr(contract, amount)
+        if value is not None:
+            setattr(contract, amount, Decimal(value).quantize(Decimal("0.01")))
     contract.is_framework = bool(contract.is_framework)
     contract.has_wage_conditions = bool(contract.has_wage_conditions)
     contract.is_confidential = bool(contract.is_confidential)
