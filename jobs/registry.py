@@ -14,10 +14,12 @@ is missing or broken fails that job alone (recorded in JobRun), not the app or t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -136,11 +138,17 @@ def run_job(name: str, today: date | None = None) -> dict[str, Any]:
     return outcome | {"ok": True, "result": result}
 
 
+# SQLite has one writer: jobs that fall due together (the catch-up at start) take turns
+# instead of waiting on each other's write lock until "database is locked".
+_SQLITE_TURNS = threading.Lock()
+
+
 def run_scheduled(app: Flask, name: str) -> None:
     """The scheduler's entry point: today's run of one job in an app context of its own
     (which closes the thread's session after); logs instead of raising."""
+    serial = app.extensions["engine"].dialect.name == "sqlite"
     try:
-        with app.app_context():
+        with _SQLITE_TURNS if serial else contextlib.nullcontext(), app.app_context():
             run_job(name)
     except Exception:
         log.exception("job %s could not be run", name)

@@ -569,3 +569,39 @@ def test_a_scheduled_run_keeps_the_work_and_the_record_apart(clock_app, engine, 
         assert breaks.last_started_at is not None  # kept although the job rolled back
         assert breaks.last_success_at is None
         assert breaks.last_error == "RuntimeError: boom"
+
+
+def test_jobs_due_together_take_turns_on_sqlite_and_all_succeed(clock_app, engine, monkeypatch):
+    """The catch-up at start runs several jobs at once; on SQLite (one writer) they must
+    not fail each other with "database is locked"."""
+    spans: list[tuple[str, float, float]] = []
+
+    def writer(name: str):
+        def job(today: date) -> dict:
+            start = time.monotonic()
+            Session.add(Unit(name=f"{name} {today}"))
+            Session.flush()
+            time.sleep(0.3)  # holds the write lock a while, as a long job does
+            Session.commit()
+            spans.append((name, start, time.monotonic()))
+            return {"made": 1}
+
+        return job
+
+    for name in ("one", "two", "three"):
+        monkeypatch.setitem(registry.JOBS, name, Job(name, writer(name), "cron", {}, 60))
+    threads = [
+        threading.Thread(target=registry.run_scheduled, args=(clock_app, name))
+        for name in ("one", "two", "three")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with clock_app.app_context():
+        assert len(Session.scalars(select(Unit.name)).all()) == 3
+        assert all(Session.get(JobRun, n).last_error is None for n in ("one", "two", "three"))
+        Session.remove()
+    if engine.dialect.name == "sqlite":
+        ordered = sorted(spans, key=lambda span: span[1])
+        assert all(a[2] <= b[1] for a, b in zip(ordered, ordered[1:], strict=False))
