@@ -90,7 +90,7 @@ def test_the_last_day_to_give_notice(owner):
     end = date(2026, 12, 31)
     contract = _contract(owner, end_date=end, notice_months=6)  # last day: 30.06.2026
     found = [d for d in _due(ReminderKind.NOTICE_DEADLINE) if d.contract_id == contract.id]
-    assert [(d.due, d.lead) for d in found] == [(date(2026, 6, 30), 90)] or found == []
+    assert found == []  # 30.06.2026 is 120 days ahead: before the first lead (90 days)
     on_day = _due(ReminderKind.NOTICE_DEADLINE, date(2026, 6, 1))
     assert [(d.due, d.lead) for d in on_day if d.contract_id == contract.id] == [
         (date(2026, 6, 30), 30)
@@ -137,7 +137,7 @@ def test_activities_coming_due_overdue_and_escalated(owner):
     escalated = [d for d in _due(ReminderKind.ACTIVITY_ESCALATED) if d.entity_id == late.id]
     assert {d.to_address for d in escalated} == {
         "post.oppvekst@kommune.no",
-        Session.get_bind() and reminders.current_app.config["PROCUREMENT_EMAIL"],
+        reminders.current_app.config["PROCUREMENT_EMAIL"],
     }
     followup_services.complete_activity(late, status=ActivityStatus.DONE, user=owner)
     assert not [d for d in _due(ReminderKind.ACTIVITY_OVERDUE) if d.entity_id == late.id]

@@ -22,8 +22,9 @@ from contracts.api.views import api_error, authenticate
 from contracts.clock import today
 from contracts.extensions import csrf
 from followup.gains import reports
+from followup.gains.labels import GAIN_TYPE_LABELS
 from followup.gains.models import GainType
-from followup.gains.reports import GAIN_TYPE_LABELS, Figures, Report
+from followup.gains.reports import Figures, Report
 
 bp = Blueprint("gains_api", __name__, url_prefix=f"{PREFIX}/gains")
 csrf.exempt(bp)

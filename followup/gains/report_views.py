@@ -25,19 +25,15 @@ from contracts.pagination import page_number
 from contracts.parties.services import all_categories, all_units
 from contracts.register.services import get_visible_contract
 from followup.gains import reports
+from followup.gains.labels import ENTRY_SOURCE_LABELS, GAIN_TYPE_LABELS
 from followup.gains.report_chart import SERIES_LABELS, bar_chart
-from followup.gains.reports import GAIN_TYPE_LABELS, GROUP_LABELS, ReportFilter
+from followup.gains.reports import GROUP_LABELS, ReportFilter
 from followup.views import bp
 
 # The gain plan pages of a contract, once they exist; else the contract page.
 CONTRACT_GAINS_RULE = "/contracts/<int:contract_id>/gains"
 CONTRACTS_PER_PAGE = 200
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-ENTRY_SOURCE_LABELS = {
-    "manual": _l("Recorded by hand"),
-    "job": _l("Estimated by the gains job"),
-}
 
 
 def _filter() -> ReportFilter:

@@ -38,6 +38,7 @@ from contracts.parties.models import Category, Unit
 from contracts.register.models import Contract
 from contracts.register.services import visible_contracts
 from followup.gains.compute import CENT, year_share
+from followup.gains.labels import GAIN_TYPE_LABELS
 from followup.gains.models import (
     ECONOMIC_TYPES,
     EntryStatus,
@@ -56,16 +57,6 @@ QUALITATIVE_TYPES = frozenset(GainType) - ECONOMIC_TYPES
 # Gain types in the order the report lists them: economic first, as the model declares them.
 TYPE_ORDER = {gain_type: n for n, gain_type in enumerate(GainType)}
 
-# The same English words as the gain plan pages, so they share one translation.
-GAIN_TYPE_LABELS = {
-    GainType.LOWER_PRICE: _l("Lower price"),
-    GainType.AVOIDED_COST: _l("Avoided cost"),
-    GainType.TIME_SAVED: _l("Time saved"),
-    GainType.QUALITY: _l("Better quality"),
-    GainType.ENVIRONMENT: _l("Environment and climate"),
-    GainType.SOCIAL: _l("Social responsibility, wage and working conditions"),
-    GainType.INNOVATION: _l("Innovation"),
-}
 GROUP_LABELS = {
     "unit": _l("Unit"),
     "category": _l("Category"),
