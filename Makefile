@@ -47,9 +47,10 @@ run: migrate ## Run the app on http://127.0.0.1:5000 and the scheduler (demo dat
 test: install ## Run the whole test suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed ## ruff check and format check
+lint: $(VENV)/.installed ## ruff check and format check; bandit: no medium or high findings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit --quiet --severity-level medium --recursive contracts followup jobs migrations benchmarks wsgi.py gunicorn.conf.py
 
 format: $(VENV)/.installed ## Format the code with ruff
 	$(VENV)/bin/ruff format .

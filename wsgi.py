@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 TRANSLATIONS = Path(__file__).resolve().parent / "contracts" / "translations"
 
@@ -21,8 +22,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from contracts.audit.cli import audit_cli
     from contracts.audit.hooks import connect as connect_audit
     from contracts.auth.cli import users_cli
+    from contracts.auth.lifetime import register as register_session_lifetime
     from contracts.auth.services import load_session
     from contracts.auth.views import bp as auth_bp
+    from contracts.backup.cli import backup_cli
     from contracts.config import load_config
     from contracts.db import Session, make_engine
     from contracts.dbcli import db_cli
@@ -38,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     from contracts.integrity.blueprint import bp as integrity_bp
     from contracts.integrity.hooks import connect as connect_integrity
+    from contracts.logs import init_app as init_logging
     from contracts.parties.views import bp as parties_bp
     from contracts.register.views import bp as register_bp
     from contracts.rules.views import bp as rules_bp
@@ -54,6 +58,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, config))
+    init_logging(app)  # first: before anything logs, and its request hooks run outermost
+    if proxies := app.config["TRUSTED_PROXY_COUNT"]:
+        # Behind nginx: the client's address and scheme come from the X-Forwarded-* headers
+        # of the trusted proxies in front (login throttling and the audit trail need them).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
     app.extensions["engine"] = engine
@@ -69,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.user_loader(load_session)
+    register_session_lifetime(app)
 
     for blueprint in (
         home_bp,
@@ -87,7 +97,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         integrity_bp,
     ):
         app.register_blueprint(blueprint)
-    for group in (db_cli, users_cli, demo_cli, contracts_cli, jobs_cli, audit_cli):
+    for group in (db_cli, users_cli, demo_cli, contracts_cli, jobs_cli, audit_cli, backup_cli):
         app.cli.add_command(group)
     connect_followup()
     connect_integrity()  # after follow-up: its demo data comes last

@@ -38,13 +38,22 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     path = Path(instance_path)
     path.mkdir(parents=True, exist_ok=True)
     overrides = dict(overrides or {})
+    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     config: dict[str, Any] = {
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{path / 'register.db'}"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
-        "SESSION_COOKIE_NAME": "kr_session",
+        # Served over HTTPS (production): the cookie is Secure and gets the __Host- prefix
+        # (set below), so no subdomain or plain-HTTP page can set or read it.
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", base_url.startswith("https:")),
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        # A login ends after this long without a request, and after this long in any case
+        # (ASVS 7.3: idle and absolute timeouts; NIST 800-63B AAL2 values).
+        "SESSION_IDLE_MINUTES": float(os.environ.get("SESSION_IDLE_MINUTES", 30)),
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", 12)),
+        # Failed logins allowed per account and per IP address within the window.
+        "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", 10)),
+        "LOGIN_FAILURE_WINDOW_MINUTES": float(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", 15)),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)),
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,
@@ -77,7 +86,7 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         # 4xx) is marked dead; retries wait 1, 2, 4 … minutes (at most 6 hours) in between.
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", 12)),
         # Where links in e-mails and calendar feeds point.
-        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": base_url,
         # The procurement office's shared address, for escalations.
         "PROCUREMENT_EMAIL": os.environ.get("PROCUREMENT_EMAIL", "innkjop@demo.kommune.no"),
         # Lead times replacing the defaults of some reminder kinds, as JSON, for example
@@ -93,9 +102,22 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
             "AUDIT_CHECKPOINT_DIR", str(path / "audit-checkpoints")
         ),
         "AUDIT_PUBLIC_KEY": os.environ.get("AUDIT_PUBLIC_KEY", ""),
+        # Production shape (contracts/logs.py, gunicorn.conf.py). Logs: `json` lines for a
+        # collector or `text` for people (gunicorn.conf.py makes json its default), and the
+        # level. Behind a reverse proxy: how many proxies in front of the app set
+        # X-Forwarded-For/-Proto, so the app sees the client's address (login throttling,
+        # the audit trail); 0 trusts no such header (the app is reached directly).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text").strip().lower(),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").strip().upper(),
+        "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", 0)),
     }
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(path)
     config.update(overrides)
+    if "SESSION_COOKIE_NAME" not in config:
+        # The prefix makes browsers refuse the cookie unless it is Secure, host-only, path /.
+        config["SESSION_COOKIE_NAME"] = (
+            "__Host-kr_session" if config["SESSION_COOKIE_SECURE"] else "kr_session"
+        )
     config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
     return config

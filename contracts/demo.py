@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,14 +13,15 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from stdnum.no import orgnr
 
 from contracts.audit import services as audit
 from contracts.auth.models import Role, User
+from contracts.auth.passwords import generate as generate_password
 from contracts.auth.services import create_user
 from contracts.clock import today
-from contracts.db import Session
+from contracts.db import Base, Session
 from contracts.dbcli import analyze
 from contracts.parties.models import Category, CategoryKind, Supplier, Unit
 from contracts.register.dates import add_months
@@ -267,13 +267,10 @@ def _fix_sequences(tables: list[str]) -> None:
     # Rows were inserted with explicit ids; move PostgreSQL's sequences past them.
     if Session.get_bind().dialect.name != "postgresql":
         return
-    for table in tables:
-        Session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
-            )
-        )
+    for name in tables:
+        table = Base.metadata.tables[name]
+        highest = select(func.coalesce(func.max(table.c.id), 1)).scalar_subquery()
+        Session.execute(select(func.setval(func.pg_get_serial_sequence(name, "id"), highest)))
 
 
 # Other packages add their own demo data after the register's (contracts <- followup):
@@ -312,7 +309,7 @@ def seed(
     for email, name, role, unit_name in DEMO_ACCOUNTS:
         user = Session.scalar(select(User).where(User.email == email))
         if user is None:
-            password = secrets.token_urlsafe(12)
+            password = generate_password()
             user = create_user(
                 email=email,
                 name=name,

@@ -91,6 +91,7 @@ ACTION_LABELS = {
     "import": _l("Import finished"),
     "login": _l("Logged in"),
     "login_failed": _l("Failed login"),
+    "login_throttled": _l("Login refused: too many failed attempts"),
     "logout": _l("Logged out"),
     "view_confidential": _l("Viewed confidential contract"),
     "access_refused": _l("Access refused"),

@@ -2,7 +2,7 @@
 
 from contracts.api.models import ApiToken
 from contracts.audit.models import AuditEvent
-from contracts.auth.models import User, UserSession
+from contracts.auth.models import LoginAttempt, User, UserSession
 from contracts.exchange.models import ImportJob
 from contracts.parties.models import Category, Supplier, Unit
 from contracts.register.models import Amendment, Contract, ContractOption
@@ -16,6 +16,7 @@ __all__ = [
     "Contract",
     "ContractOption",
     "ImportJob",
+    "LoginAttempt",
     "Supplier",
     "Threshold",
     "Unit",

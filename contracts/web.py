@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Flask, abort, has_request_context, render_template, request, session
+from flask import (
+    Flask,
+    abort,
+    has_request_context,
+    make_response,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import format_date, get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -105,7 +113,12 @@ def register_web(app: Flask) -> None:
                 access.record_refusal(code)
             if is_api_request():  # also URLs under /api/ that match no route
                 return api_error_response(error)
-            return render_template("errors/error.html", code=code), code
+            response = make_response(render_template("errors/error.html", code=code), code)
+            if code == 405 and getattr(error, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(
+                    sorted(error.valid_methods)
+                )  # RFC 9110 15.5.6
+            return response
 
         return handler
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, vDuration
+from icalendar import Calendar, Event, vDuration, vText
 from sqlalchemy import or_
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -211,8 +211,9 @@ def build_feed(user: User, today: date) -> bytes:
         calendar.add("calscale", "GREGORIAN")
         calendar.add("method", "PUBLISH")
         name = clean_text(_("Contract deadlines – %(name)s", name=user.name))
-        calendar.add("x-wr-calname", name)
-        calendar.add("name", name)
+        # vText: icalendar knows neither property and would not escape the user's name.
+        calendar.add("x-wr-calname", vText(name))
+        calendar.add("name", vText(name))
         calendar.add("refresh-interval", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(REFRESH))
         stamp = utcnow()

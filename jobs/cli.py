@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from contracts.logs import job_context
 from jobs import registry, scheduler
 
 jobs_cli = AppGroup("jobs", help="The clock: scheduled jobs.")
@@ -72,7 +72,8 @@ def run_once_command(name: str, day: datetime | None) -> None:
     if today:
         app.config["FIXED_TODAY"] = today  # clock.today() inside the job says the same
     try:
-        outcome = registry.run_job(name, today)
+        with job_context(name):
+            outcome = registry.run_job(name, today)
     finally:
         if previous is _UNSET:
             app.config.pop("FIXED_TODAY", None)
@@ -95,10 +96,7 @@ def run_once_command(name: str, day: datetime | None) -> None:
 )
 def run_command(retry_seconds: int) -> None:
     """Run the scheduler until SIGTERM or Ctrl+C; only one copy holds the clock at a time."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+    # create_app has set up logging (contracts/logs.py: LOG_FORMAT, LOG_LEVEL); each job's
+    # records carry its name in the `job` field (scheduler.job_executor).
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler.serve(current_app._get_current_object(), retry_seconds=retry_seconds)

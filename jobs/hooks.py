@@ -8,10 +8,12 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from contracts.audit.verify import set_last_run_source
+from contracts.auth.signals import password_changed
 from contracts.labels import ACTION_LABELS, ENTITY_LABELS, FIELD_LABELS
 from contracts.register.models import Contract
 from contracts.register.panels import add_panel
 from jobs import settings
+from jobs.account_mail import send_password_notice
 from jobs.audit import last_verification
 from jobs.labels import REMINDER_LABELS
 
@@ -49,6 +51,7 @@ def connect() -> None:
     """Add the reminder panel and history words (connecting twice is harmless)."""
     add_panel(reminders_panel)
     set_last_run_source(last_verification)
+    password_changed.connect(send_password_notice)
     ENTITY_LABELS.update(ENTITIES)
     ACTION_LABELS.update(ACTIONS)
     for key, label in FIELDS.items():

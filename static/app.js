@@ -15,6 +15,27 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// A link in an error summary focuses its field and scrolls its label into view (following
+// the link alone would leave the label above the window's top edge).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-error-summary] a[href^='#']");
+  const target = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) {
+    return;
+  }
+  event.preventDefault();
+  const details = target.closest("details");
+  if (details) {
+    details.open = true;
+  }
+  const fieldset = target.closest("fieldset");
+  const label =
+    (fieldset && target.type === "radio" && fieldset.querySelector("legend")) ||
+    document.querySelector(`label[for="${CSS.escape(target.id)}"]`);
+  (label || target).scrollIntoView();
+  target.focus({ preventScroll: true });
+});
+
 // An import job's page: poll its status and move the progress bar; reload when done.
 document.addEventListener("DOMContentLoaded", () => {
   const section = document.querySelector("[data-job-status]");

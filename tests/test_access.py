@@ -42,6 +42,8 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("auth.user_new", "POST"): ADMIN,
     ("auth.user_edit", "GET"): ADMIN,
     ("auth.user_edit", "POST"): ADMIN,
+    ("auth.password_change", "GET"): LOGGED_IN,
+    ("auth.password_change", "POST"): LOGGED_IN,
     ("parties.unit_list", "GET"): LOGGED_IN,
     ("parties.unit_new", "GET"): EDITORS,
     ("parties.unit_new", "POST"): EDITORS,
@@ -218,6 +220,7 @@ OWN_ACCOUNT_POSTS = frozenset(
     {
         ("profile.token_create", "POST"),
         ("profile.token_revoke", "POST"),
+        ("auth.password_change", "POST"),
         ("notify.settings_save", "POST"),
         ("notify.calendar_create", "POST"),
         ("notify.calendar_revoke", "POST"),
@@ -282,6 +285,11 @@ def valid_form_data(endpoint: str, world: World) -> dict[str, str]:
         "auth.set_locale": {"locale": "en"},
         "auth.user_new": _NEW_USER,
         "auth.user_edit": _NEW_USER,
+        "auth.password_change": {
+            "current_password": factories.PASSWORD,
+            "new_password": "a long enough password",
+            "repeat_password": "a long enough password",
+        },
         "parties.unit_new": {"name": "Ny enhet"},
         "parties.unit_edit": {"name": "Nytt enhetsnavn"},
         "parties.category_new": {"name": "Ny kategori", "kind": "services"},
@@ -701,6 +709,9 @@ def test_auditor_named_as_owner_still_cannot_decide_options(login_as, db):
 
 
 # --- confidential contracts ------------------------------------------------------------
+# The contract's own pages here; every route of its objects (plans, activities, options,
+# gains, declarations, flags ...), every method, and the lists and exports: in
+# tests/test_object_access.py.
 
 
 @pytest.fixture

@@ -206,14 +206,18 @@ def test_logout_ends_the_session_on_the_server(app, client, db):
     assert response.headers["Location"].startswith("/login")
 
 
-def test_logout_ends_only_this_session(app, db):
+def test_logout_ends_every_session_of_the_user(app, db):
     user = factories.make_user(Role.OWNER)
-    phone, laptop = app.test_client(), app.test_client()
+    other = factories.make_user(Role.OWNER)
+    phone, laptop, colleague = app.test_client(), app.test_client(), app.test_client()
     factories.log_in(phone, user)
     factories.log_in(laptop, user)
+    factories.log_in(colleague, other)
     assert phone.post("/logout").status_code == 302
     assert not _is_logged_in(phone)
-    assert _is_logged_in(laptop)
+    assert not _is_logged_in(laptop)
+    assert _count(db, UserSession, UserSession.user_id == user.id) == 0
+    assert _is_logged_in(colleague)
 
 
 # --- passwords -------------------------------------------------------------------------
@@ -276,6 +280,13 @@ def test_cli_refuses_an_unknown_role(runner, db):
     result = _create(runner, role="superuser")
     assert result.exit_code != 0
     assert "Invalid value for '--role'" in result.output
+    assert _count(db, User, User.email == "cli@test.kommune.no") == 0
+
+
+def test_cli_refuses_a_common_password(runner, db):
+    result = _create(runner, password="kontraktsregister2026")
+    assert result.exit_code != 0
+    assert "too easy to guess" in result.output
     assert _count(db, User, User.email == "cli@test.kommune.no") == 0
 
 
@@ -346,6 +357,9 @@ def test_admin_creates_a_user(login_as, db):
         ({"email": "TAKEN@test.kommune.no"}, "email", "taken@test.kommune.no"),
         ({"password": "short"}, "password", "ny@test.kommune.no"),
         ({"password": ""}, "password", "ny@test.kommune.no"),
+        ({"password": "Passord123456"}, "password", "ny@test.kommune.no"),
+        ({"password": "olanordmann2026"}, "password", "ny@test.kommune.no"),
+        ({"password": "x7!" * 67}, "password", "ny@test.kommune.no"),
         ({"role": "superuser"}, "role", "ny@test.kommune.no"),
         ({"name": "N" * 121}, "name", "ny@test.kommune.no"),
         ({"name": ""}, "name", "ny@test.kommune.no"),
@@ -358,6 +372,9 @@ def test_admin_creates_a_user(login_as, db):
         "duplicate-email-other-case",
         "short-password",
         "no-password",
+        "common-password",
+        "own-name-password",
+        "too-long-password",
         "unknown-role",
         "long-name",
         "no-name",
@@ -395,8 +412,14 @@ def test_admin_create_refuses_bad_input(login_as, db, overrides, field, email):
         ),
         ({"password": "short"}, "password", "The password must have at least 12 characters."),
         ({"email": "not-an-email"}, "email", "Enter a valid e-mail address."),
+        (
+            {"password": "Sommerferie2026"},
+            "password",
+            "The password is too easy to guess: a common password, a name, a word from the "
+            "e-mail address, a date or a simple pattern. Several random words make a good one.",
+        ),
     ],
-    ids=["duplicate-email", "short-password", "invalid-email"],
+    ids=["duplicate-email", "short-password", "invalid-email", "common-password"],
 )
 def test_admin_form_errors_are_norwegian(login_as, overrides, field, english):
     admin = login_as("admin")

@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from werkzeug.exceptions import MethodNotAllowed
 
 from contracts.audit.models import AuditEvent
 from contracts.auth.models import Role, UserSession
@@ -249,3 +250,56 @@ def test_api_refuses_the_session_cookie(csrf_app, db, objects):
         "/api/v1/contracts", json=body, headers={"Authorization": f"Bearer {bearer}"}
     )
     assert response.status_code == 201
+
+
+# --- state-changing routes refuse a GET ---------------------------------------------------
+
+CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# Bookkeeping that any request may write: when a login session or API token was last used.
+BOOKKEEPING = {"user_sessions": {"last_seen_at"}, "api_tokens": {"last_used_at"}}
+
+
+def _contents(db) -> dict[str, list[str]]:
+    """Every row of every table (bookkeeping columns left out), so that a GET which
+    changed anything shows."""
+    contents = {}
+    for table in Base.metadata.sorted_tables:
+        skip = BOOKKEEPING.get(table.name, set())
+        columns = [c for c in table.columns if c.name not in skip]
+        contents[table.name] = sorted(map(repr, db.execute(select(*columns)).all()))
+    return contents
+
+
+def test_every_state_changing_route_refuses_a_get(app, login_as, db):
+    """From the url_map: a GET to a POST/PUT/PATCH/DELETE URL is 405, or, where the same
+    URL also serves a page, changes nothing at all (the audit trail included)."""
+    admin = login_as("admin")
+    world = make_world(admin.user)
+    bearer = {"Authorization": f"Bearer {factories.make_api_token(admin.user)}"}
+    Session.commit()
+    adapter = app.url_map.bind("localhost")
+    rules = [r for r in app.url_map.iter_rules() if r.methods & CHANGING]
+    assert len(rules) >= 60
+    failures, pages = [], 0
+    for rule in sorted(rules, key=lambda r: r.endpoint):
+        path = _path(app, rule, world)
+        try:
+            adapter.match(path, method="GET")
+            serves_a_page = True
+        except MethodNotAllowed:
+            serves_a_page = False
+        before = _contents(db)
+        response = admin.get(path, headers=bearer if is_api(rule.endpoint) else {})
+        response.get_data()
+        db.expire_all()
+        after = _contents(db)
+        if after != before:
+            changed = sorted(name for name in before if before[name] != after[name])
+            failures.append(f"{rule.endpoint} GET {path} changed {changed}")
+        if serves_a_page:
+            pages += 1
+        elif response.status_code != 405:
+            failures.append(f"{rule.endpoint} GET {path}: {response.status_code}")
+    assert failures == [], "\n".join(failures)
+    assert 0 < pages < len(rules)
+    assert _logged_in(admin)  # GET /logout did not log out

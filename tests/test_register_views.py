@@ -414,6 +414,23 @@ def test_extra_posted_fields_change_nothing(login_as):
     assert "hacked" not in created.search_text
 
 
+def test_posted_form_without_version_is_a_conflict_and_changes_nothing(login_as):
+    # A missing field must not fall back to the contract's current version (obj=contract),
+    # or a stale form would save over someone else's change.
+    contract = factories.make_contract(title="Før")
+    client = login_as("procurement")
+    before = _counts()
+    version = _fresh(contract.id).version
+    data = edit_data(_fresh(contract.id), title="Etter")
+    del data["version"]
+    response = client.post(f"/contracts/{contract.id}/edit", data=data)
+    assert response.status_code == 409
+    saved = _fresh(contract.id)
+    assert saved.title == "Før"
+    assert saved.version == version
+    assert _counts() == before
+
+
 def test_posted_version_999_is_a_conflict_and_changes_nothing(login_as):
     contract = factories.make_contract(title="Før")
     client = login_as("procurement")
@@ -484,7 +501,11 @@ def test_terminate_and_cancel_termination(login_as):
         f"/contracts/{contract.id}/terminate",
         data={"terminated_on": "2024-12-31", "termination_reason": "For tidlig"},
     )
-    assert response.status_code == 302
+    # The page comes back with the error at the field and what was typed kept.
+    assert response.status_code == 422
+    assert 'href="#terminated_on"' in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert "For tidlig" in response.text
     assert _fresh(contract.id).terminated_on is None
     assert _counts() == before
 
@@ -511,7 +532,8 @@ def test_terminate_without_a_date_is_refused(login_as):
     client = login_as("procurement")
     before = _counts()
     response = client.post(f"/contracts/{contract.id}/terminate", data={"terminated_on": ""})
-    assert response.status_code == 302
+    assert response.status_code == 422
+    assert 'href="#terminated_on"' in response.text
     assert _fresh(contract.id).terminated_on is None
     assert _counts() == before
 
@@ -578,8 +600,20 @@ def test_options_add_decide_and_delete(login_as):
         {"extension_months": "0", "exercise_deadline": "2026-09-01"},
         {"extension_months": "12", "exercise_deadline": ""},
     ):
-        assert client.post(f"/contracts/{contract.id}/options", data=bad).status_code == 302
+        response = client.post(f"/contracts/{contract.id}/options", data=bad)
+        assert response.status_code == 422
+        assert "data-error-summary" in response.text
+        assert f'value="{bad["extension_months"]}"' in response.text
     assert len(_fresh(contract.id).options) == 1
+
+    # A decision that is not one of the choices is refused; the summary links to its row.
+    response = client.post(
+        f"/contracts/{contract.id}/options/{option.id}/decision",
+        data={"decision": "maybe", "decided_on": "2026-03-01"},
+    )
+    assert response.status_code == 422
+    assert f'href="#decision-{option.id}"' in response.text
+    assert Session.get(ContractOption, option.id).decision == OptionDecision.PENDING
 
     # Another owner may not decide.
     stranger = login_as("owner")
@@ -649,7 +683,9 @@ def test_amendment_with_negative_value(login_as):
         f"/contracts/{contract.id}/amendments",
         data={"amended_on": "2026-02-15", "description": "", "value_change": "x"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 422
+    assert 'href="#description"' in response.text
+    assert 'href="#value_change"' in response.text
     assert (
         Session.scalar(
             select(func.count()).select_from(Amendment).where(Amendment.contract_id == contract.id)

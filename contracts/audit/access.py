@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 LOGIN = "login"
 LOGIN_FAILED = "login_failed"
+LOGIN_THROTTLED = "login_throttled"
 LOGOUT = "logout"
 EXPORT = "export"
 VIEW_CONFIDENTIAL = "view_confidential"

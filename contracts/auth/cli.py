@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from contracts.auth import services
+from contracts.auth import passwords, services
 from contracts.auth.models import Role
 from contracts.db import Session
 from contracts.parties.models import Unit
@@ -27,7 +25,7 @@ def create_user_command(
 ) -> None:
     """Create a user; prints the generated password when none is given."""
     generated = password is None
-    password = password or secrets.token_urlsafe(12)
+    password = password or passwords.generate()
     unit_id = None
     if unit_name:
         unit = Session.scalar(select(Unit).where(Unit.name == unit_name))
@@ -44,6 +42,9 @@ def create_user_command(
             "email_taken": f"A user with e-mail {email} already exists.",
             "password_short": f"The password must have at least "
             f"{services.MIN_PASSWORD_LENGTH} characters.",
+            "password_long": "The password is too long.",
+            "password_common": "The password is too easy to guess (a common password, a "
+            "name, a word from the e-mail address, a date or a simple pattern).",
         }
         raise click.ClickException(messages.get(str(error), str(error))) from None
     Session.commit()

@@ -7,7 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from contracts.auth.services import MIN_PASSWORD_LENGTH
+from contracts.auth import passwords
+from contracts.auth.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
+from contracts.auth.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from contracts.labels import ROLE_LABELS, choices
 
 
@@ -21,9 +23,40 @@ def coerce_optional_int(value: object) -> int | None:
         return -1  # never a valid id; pre_validate reports it as an invalid choice
 
 
+PASSWORD_PROBLEMS = {
+    "short": _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+    "long": _l("The password can have at most %(n)d characters.", n=MAX_PASSWORD_LENGTH),
+    "common": _l(
+        "The password is too easy to guess: a common password, a name, a word from the "
+        "e-mail address, a date or a simple pattern. Several random words make a good one."
+    ),
+}
+PASSWORD_HELP = _l(
+    "At least %(n)d characters. Common passwords and simple patterns are refused; "
+    "several random words make a good password.",
+    n=MIN_PASSWORD_LENGTH,
+)
+
+
+def check_new_password(password: str, email: str | None, name: str | None) -> None:
+    """Raise the policy's objection as a form error in the user's language."""
+    try:
+        passwords.check_password(password, email=email, name=name)
+    except passwords.PasswordProblem as problem:
+        raise ValidationError(PASSWORD_PROBLEMS[str(problem)]) from None
+
+
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter your e-mail address."))])
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(_l("Enter your e-mail address."))],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class UserForm(FlaskForm):
@@ -41,8 +74,9 @@ class UserForm(FlaskForm):
     is_active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
         _l("Password"),
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-        validators=[Optional(), Length(max=200)],
+        description=PASSWORD_HELP,
+        validators=[Optional()],
+        render_kw={"autocomplete": "new-password"},
     )
 
     def __init__(self, *args, units=(), require_password=False, **kwargs):
@@ -53,7 +87,35 @@ class UserForm(FlaskForm):
     def validate_password(self, field):
         if self.require_password and not field.data:
             raise ValidationError(_l("Enter a password."))
-        if field.data and len(field.data) < MIN_PASSWORD_LENGTH:
-            raise ValidationError(
-                _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
-            )
+        if field.data:
+            check_new_password(field.data, self.email.data, self.name.data)
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        description=PASSWORD_HELP,
+        validators=[DataRequired(_l("Enter a new password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeat_password = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(_l("Repeat the new password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_new_password(self, field):
+        check_new_password(field.data, self.user.email, self.user.name)
+
+    def validate_repeat_password(self, field):
+        if field.data != self.new_password.data:
+            raise ValidationError(_l("The two new passwords are not the same."))

@@ -16,14 +16,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from contracts.audit import access
 from contracts.audit import services as audit
-from contracts.auth import services
+from contracts.auth import services, throttle
 from contracts.auth.access import admin_required
-from contracts.auth.forms import LoginForm, UserForm
+from contracts.auth.forms import PASSWORD_PROBLEMS, LoginForm, PasswordChangeForm, UserForm
 from contracts.auth.models import User
 from contracts.db import Session
 from contracts.parties.services import all_units
@@ -32,7 +32,7 @@ bp = Blueprint("auth", __name__)
 
 USER_ERRORS = {
     "email_taken": ("email", _l("A user with this e-mail address already exists.")),
-    "password_short": ("password", _l("The password is too short.")),
+    **{f"password_{problem}": ("password", text) for problem, text in PASSWORD_PROBLEMS.items()},
 }
 
 
@@ -46,21 +46,48 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _client_ip() -> str:
+    # Behind a reverse proxy, ProxyFix (TRUSTED_PROXY_COUNT) has put the client's address here.
+    return request.remote_addr or "unknown"
+
+
+def _refuse_blocked(form: LoginForm, block: throttle.Block, email: str):
+    form.password.errors.append(
+        _(
+            "Too many failed log-in attempts. Wait %(minutes)d minutes and try again, "
+            "or ask an administrator to set a new password.",
+            minutes=block.minutes_left,
+        )
+    )
+    access.record_now(
+        access.LOGIN_THROTTLED,
+        entity_type="users",
+        summary=email,
+        after={"email": email, "by": block.by},
+        actor=(None, "anonymous"),
+    )
+    return render_template("auth/login.html", form=form), 429
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        email = (form.email.data or "")[:254]
+        if block := throttle.check(email, _client_ip()):
+            return _refuse_blocked(form, block, email)
+        user = services.authenticate(email, form.password.data)
+        throttle.record(email, _client_ip(), succeeded=user is not None)
         if user is None:
             form.password.errors.append(_("Wrong e-mail address or password."))
             # The address tried goes into the trail, never the password.
             access.record_now(
                 access.LOGIN_FAILED,
                 entity_type="users",
-                summary=(form.email.data or "")[:254],
-                after={"email": (form.email.data or "")[:254]},
+                summary=email,
+                after={"email": email},
                 actor=(None, "anonymous"),
             )
         else:
@@ -69,7 +96,7 @@ def login():
             session.clear()
             if locale:
                 session["locale"] = locale
-            services.start_session(user, request.remote_addr, request.user_agent.string)
+            services.start_session(user, _client_ip(), request.user_agent.string)
             login_user(user)
             audit.record(access.LOGIN, user, summary=user.email, after={"email": user.email})
             Session.commit()
@@ -80,13 +107,57 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        services.end_session(current_user.session_token)
-        audit.record(access.LOGOUT, current_user._get_current_object(), summary=current_user.email)
+        # Every login of the user ends, on every device: a forgotten session elsewhere
+        # should not outlive the user's decision to log out.
+        user = current_user._get_current_object()
+        services.end_all_sessions(user)
+        audit.record(access.LOGOUT, user, summary=user.email)
         Session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile/password", methods=["GET", "POST"])
+@login_required
+def password_change():
+    user = current_user._get_current_object()
+    form = PasswordChangeForm(user=user)
+    if form.validate_on_submit():
+        if block := throttle.check(user.email, _client_ip()):
+            form.current_password.errors.append(
+                _(
+                    "Too many wrong passwords. Wait %(minutes)d minutes and try again.",
+                    minutes=block.minutes_left,
+                )
+            )
+            return render_template("auth/password.html", form=form), 429
+        try:
+            changed = services.change_own_password(
+                user, form.current_password.data, form.new_password.data
+            )
+        except services.UserError as error:  # the form checked the policy already
+            Session.rollback()
+            form.new_password.errors.append(str(USER_ERRORS[str(error)][1]))
+            return render_template("auth/password.html", form=form), 422
+        # A wrong current password counts as a failed login: it would otherwise be a way
+        # around the login throttle for someone holding a stolen session.
+        throttle.record(user.email, _client_ip(), succeeded=changed)
+        if changed:
+            Session.commit()
+            flash(_("Your password is changed. You are logged out on other devices."), "success")
+            return redirect(url_for("profile.show"))
+        form.current_password.errors.append(_("The current password is wrong."))
+        access.record_now(
+            access.LOGIN_FAILED,
+            entity_type="users",
+            entity_id=user.id,
+            summary=user.email,
+            after={"email": user.email, "where": "password_change"},
+        )
+    status = 422 if form.errors else 200
+    return render_template("auth/password.html", form=form), status
 
 
 @bp.post("/locale")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from contracts.auth.models import User
 from contracts.db import Session
@@ -30,6 +31,9 @@ def my_contracts(user: User, today: date) -> list[Contract]:
         or_(Contract.owner_id == user.id, Contract.manager_id == user.id),
         Contract.end_sort_date >= today,
     )
+    # deadlines() reads each contract's options: load them in a few batches, not one
+    # query per contract.
+    query = query.options(selectinload(Contract.options))
     return list(Session.scalars(query.order_by(Contract.end_sort_date, Contract.id)).unique())
 
 

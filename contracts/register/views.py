@@ -175,13 +175,11 @@ def contract_new():
     return _form_page(form, None, 422 if form.errors else 200)
 
 
-@bp.get("/<int:contract_id>")
-@login_required
-def contract_detail(contract_id: int):
-    contract = _contract_or_404(contract_id)
+def _detail_page(contract: Contract, status: int = 200, *, failed=None, targets=None, **forms):
+    """The contract page; after a refused form, with that form's errors and input (422)."""
     day = contract.signed_on or today()
     part, thresholds = regulation_part(contract.estimated_value, day, contract.category.kind)
-    return render_template(
+    page = render_template(
         "register/contract_detail.html",
         contract=contract,
         status=contract.status(today()),
@@ -189,15 +187,30 @@ def contract_detail(contract_id: int):
         part_day=day,
         thresholds=thresholds,
         history=readable_history(history_for_contract(contract.id)),
-        option_form=OptionForm(),
-        amendment_form=AmendmentForm(),
-        terminate_form=TerminateForm(),
-        confirm_form=ConfirmForm(),
-        decision_form=OptionDecisionForm(),
+        option_form=forms.get("option_form") or OptionForm(formdata=None),
+        amendment_form=forms.get("amendment_form") or AmendmentForm(formdata=None),
+        terminate_form=forms.get("terminate_form") or TerminateForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None),
+        decision_form=OptionDecisionForm(formdata=None),
+        failed_form=failed,
+        failed_targets=targets or {},
         can_decide=_can_decide_options(contract),
         today=today(),
         panels=panels_for(contract, today()),
     )
+    return page, status
+
+
+def _refused(contract: Contract, form, **extra):
+    # Nothing was changed; the page comes back with the errors and what was typed.
+    Session.rollback()
+    return _detail_page(contract, 422, failed=form, **extra)
+
+
+@bp.get("/<int:contract_id>")
+@login_required
+def contract_detail(contract_id: int):
+    return _detail_page(_contract_or_404(contract_id))
 
 
 @bp.route("/<int:contract_id>/edit", methods=["GET", "POST"])
@@ -215,8 +228,10 @@ def contract_edit(contract_id: int):
         # Left out of a POST, the field keeps the Supplier object from obj=contract.
         form.supplier.data = ""
     if form.validate_on_submit():
+        # The version as posted: left out of a POST, form.version keeps the current one
+        # from obj=contract, and a stale save would go through as if it were fresh.
         try:
-            expected = int(form.version.data or 0)
+            expected = int(request.form.get("version", ""))
         except ValueError:
             expected = -1
         try:
@@ -247,28 +262,19 @@ def _back(contract: Contract):
     return redirect(url_for("register.contract_detail", contract_id=contract.id))
 
 
-def _form_errors(form) -> None:
-    for field in form:
-        for error in field.errors:
-            flash(f"{field.label.text}: {error}", "danger")
-
-
 @bp.post("/<int:contract_id>/terminate")
 @editor_required
 def contract_terminate(contract_id: int):
     contract = _live_contract(contract_id)
     form = TerminateForm()
-    if form.validate_on_submit():
-        if form.terminated_on.data < contract.start_date:
-            flash(_("The contract cannot end before it starts."), "danger")
-        else:
-            services.terminate_contract(
-                contract, form.terminated_on.data, form.termination_reason.data
-            )
-            Session.commit()
-            flash(_("The termination is recorded."), "success")
-    else:
-        _form_errors(form)
+    if not form.validate_on_submit():
+        return _refused(contract, form, terminate_form=form)
+    if form.terminated_on.data < contract.start_date:
+        form.terminated_on.errors.append(_("The contract cannot end before it starts."))
+        return _refused(contract, form, terminate_form=form)
+    services.terminate_contract(contract, form.terminated_on.data, form.termination_reason.data)
+    Session.commit()
+    flash(_("The termination is recorded."), "success")
     return _back(contract)
 
 
@@ -330,12 +336,11 @@ def _live_contract(contract_id: int) -> Contract:
 def option_add(contract_id: int):
     contract = _live_contract(contract_id)
     form = OptionForm()
-    if form.validate_on_submit():
-        services.add_option(contract, form.extension_months.data, form.exercise_deadline.data)
-        Session.commit()
-        flash(_("The option is added."), "success")
-    else:
-        _form_errors(form)
+    if not form.validate_on_submit():
+        return _refused(contract, form, option_form=form)
+    services.add_option(contract, form.extension_months.data, form.exercise_deadline.data)
+    Session.commit()
+    flash(_("The option is added."), "success")
     return _back(contract)
 
 
@@ -361,13 +366,14 @@ def option_decide(contract_id: int, option_id: int):
         abort(403)
     option = _option_of(contract, option_id)
     form = OptionDecisionForm()
-    if form.validate_on_submit():
-        decided_on = form.decided_on.data or today()
-        services.decide_option(option, OptionDecision(form.decision.data), decided_on, current_user)
-        Session.commit()
-        flash(_("The decision is recorded."), "success")
-    else:
-        _form_errors(form)
+    if not form.validate_on_submit():
+        # The decision form is repeated per option row: the summary links to this row's.
+        targets = {"decision": f"decision-{option.id}", "decided_on": f"decided-on-{option.id}"}
+        return _refused(contract, form, targets=targets)
+    decided_on = form.decided_on.data or today()
+    services.decide_option(option, OptionDecision(form.decision.data), decided_on, current_user)
+    Session.commit()
+    flash(_("The decision is recorded."), "success")
     return _back(contract)
 
 
@@ -388,16 +394,11 @@ def option_delete(contract_id: int, option_id: int):
 def amendment_add(contract_id: int):
     contract = _live_contract(contract_id)
     form = AmendmentForm()
-    if form.validate_on_submit():
-        services.add_amendment(
-            contract,
-            form.amended_on.data,
-            form.description.data,
-            form.value_change.data,
-            current_user,
-        )
-        Session.commit()
-        flash(_("The amendment is recorded."), "success")
-    else:
-        _form_errors(form)
+    if not form.validate_on_submit():
+        return _refused(contract, form, amendment_form=form)
+    services.add_amendment(
+        contract, form.amended_on.data, form.description.data, form.value_change.data, current_user
+    )
+    Session.commit()
+    flash(_("The amendment is recorded."), "success")
     return _back(contract)

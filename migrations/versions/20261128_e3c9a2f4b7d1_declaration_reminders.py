@@ -69,7 +69,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Rows of the new kinds cannot stay under the old constraint.
-    added = ", ".join(f"'{kind}'" for kind in NEW_KINDS if kind not in OLD_KINDS)
+    added = [kind for kind in NEW_KINDS if kind not in OLD_KINDS]
     for table in TABLES:
-        op.execute(f"DELETE FROM {table} WHERE kind IN ({added})")  # noqa: S608 (constants)
+        rows = sa.table(table, sa.column("kind"))
+        op.execute(rows.delete().where(rows.c.kind.in_(added)))
     _change(NEW_KINDS, OLD_KINDS)
