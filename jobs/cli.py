@@ -12,7 +12,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from contracts.logs import job_context
 from jobs import registry, scheduler
 
 jobs_cli = AppGroup("jobs", help="The clock: scheduled jobs.")
@@ -72,8 +71,7 @@ def run_once_command(name: str, day: datetime | None) -> None:
     if today:
         app.config["FIXED_TODAY"] = today  # clock.today() inside the job says the same
     try:
-        with job_context(name):
-            outcome = registry.run_job(name, today)
+        outcome = registry.run_job(name, today)
     finally:
         if previous is _UNSET:
             app.config.pop("FIXED_TODAY", None)

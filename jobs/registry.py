@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from contracts import clock
 from contracts.db import Session, utcnow
+from contracts.logs import job_context
 from jobs.models import JobRun
 
 if TYPE_CHECKING:
@@ -118,6 +119,11 @@ def run_job(name: str, today: date | None = None) -> dict[str, Any]:
     is committed in a session of its own, so the job's rollback keeps it and the job's
     uncommitted work is never committed by it.
     """
+    with job_context(name):  # every record the job writes names it in the `job` field
+        return _run_job(name, today)
+
+
+def _run_job(name: str, today: date | None) -> dict[str, Any]:
     job = get(name)
     day = today or clock.today()
     _record(name, last_started_at=utcnow())

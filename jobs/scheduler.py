@@ -12,7 +12,6 @@ the next holder for a moment before it notices and stops.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import logging
 import os
@@ -32,12 +31,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from contracts.db import Session, utcnow
 from contracts.home.health import add_check
-from contracts.logs import job_context
 from jobs import registry
 from jobs.models import SchedulerLock
 
 if TYPE_CHECKING:
-    from apscheduler.executors.base import BaseExecutor
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
 log = logging.getLogger(__name__)
@@ -237,40 +235,12 @@ def clock_held() -> bool:
 # --- the scheduler ------------------------------------------------------------------------
 
 
-class _JobLogPool(concurrent.futures.ThreadPoolExecutor):
-    """The thread pool under APScheduler's executor: each job runs in its log context, so
-    every record it writes names it in the `job` field (contracts/logs.py)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        # APScheduler submits run_job(job, jobstore_alias, run_times, logger_name).
-        name = getattr(args[0], "id", None) if args else None
-        if not isinstance(name, str):
-            return super().submit(fn, *args, **kwargs)
-        return super().submit(_run_in_job_context, name, fn, *args, **kwargs)
-
-
-def _run_in_job_context(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    with job_context(name):
-        return fn(*args, **kwargs)
-
-
-def job_executor(max_workers: int = WORKERS) -> BaseExecutor:
-    """APScheduler's thread pool executor whose jobs log with their name."""
-    from apscheduler.executors.pool import BasePoolExecutor
-
-    class JobExecutor(BasePoolExecutor):
-        def __init__(self) -> None:
-            super().__init__(_JobLogPool(max_workers))
-
-    return JobExecutor()
-
-
 def build_scheduler(
     app: Flask,
     *,
     lock: ClockLock | None = None,
     on_lost: Callable[[], None] | None = None,
-    executor: BaseExecutor | None = None,
+    executor: ThreadPoolExecutor | None = None,
     now: datetime | None = None,
 ) -> BlockingScheduler:
     """The configured scheduler, not started: the registry's jobs in APP_TIMEZONE with
@@ -279,6 +249,7 @@ def build_scheduler(
 
     Needs an app context (it reads JobRun to catch up on missed daily runs).
     """
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.interval import IntervalTrigger
@@ -288,7 +259,7 @@ def build_scheduler(
     scheduler = BlockingScheduler(
         timezone=timezone,
         jobstores={"default": MemoryJobStore()},
-        executors={"default": executor or job_executor()},
+        executors={"default": executor or ThreadPoolExecutor(max_workers=WORKERS)},
         job_defaults={"coalesce": True, "max_instances": 1},
     )
     successes = _last_successes()
@@ -387,6 +358,8 @@ def serve(
 ) -> None:
     """Wait for the clock, then run the jobs until SIGTERM or SIGINT; if the lock is lost,
     stop the jobs and wait for it again. Needs an app context (the CLI's)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
     lock = lock or make_lock(app.extensions["engine"])
     signals = _Signals()
     previous = {sig: signal.signal(sig, signals) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -394,7 +367,7 @@ def serve(
         while True:
             wait_for_clock(lock, retry_seconds)
             lost = threading.Event()
-            executor = job_executor()
+            executor = ThreadPoolExecutor(max_workers=WORKERS)
             scheduler = build_scheduler(app, lock=lock, on_lost=lost.set, executor=executor)
             # End the read build_scheduler made: an open transaction would sit idle for the
             # life of the process (and keep SQLite's WAL from being checkpointed).

@@ -20,7 +20,7 @@ import pytest
 
 from contracts import logs
 from contracts.home import services as home_services
-from jobs import registry, scheduler
+from jobs import registry
 from jobs.registry import Job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,10 +177,13 @@ def test_an_unknown_log_format_is_refused():
 def test_logging_is_set_up_once_per_process():
     root = logging.getLogger()
     before, level = list(root.handlers), root.level
+    # An app built earlier in this process without TESTING (a production-like test app)
+    # has installed the handler already: start from a process without it.
+    root.handlers[:] = [handler for handler in before if not logs._is_ours(handler)]
     try:
         logs.configure_logging("json", "warning")
         logs.configure_logging("text", "debug")  # a second app in the same process
-        added = [handler for handler in root.handlers if handler not in before]
+        added = [handler for handler in root.handlers if logs._is_ours(handler)]
         assert len(added) == 1
         assert isinstance(added[0].formatter, logs.JsonFormatter)
         assert root.level == logging.WARNING
@@ -201,27 +204,37 @@ def test_gunicorn_logs_through_the_app_handler_and_writes_no_access_log():
 # --- the scheduler's jobs ------------------------------------------------------------------
 
 
-def test_a_scheduled_job_logs_with_its_name(json_lines):
-    """Through APScheduler and scheduler.job_executor(), as `flask jobs run` runs jobs."""
+def test_a_scheduled_job_logs_with_its_name(app, json_lines, monkeypatch):
+    """Through APScheduler and registry.run_scheduled, as `flask jobs run` runs jobs."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     done = threading.Event()
 
-    def work() -> None:
+    def work(today: date) -> dict:
         logging.getLogger("jobs.test").warning("sending")
         done.set()
+        return {}
 
-    clock = BackgroundScheduler(executors={"default": scheduler.job_executor(1)})
+    job = Job("probe", work, "cron", {"hour": 5}, misfire_grace_time=60, description="Probe")
+    monkeypatch.setitem(registry.JOBS, "probe", job)
+    clock = BackgroundScheduler()
     # An interval job stays in the scheduler after its run (a one-off is removed, racing
     # the shutdown below).
-    clock.add_job(work, "interval", hours=1, id="send-mail", next_run_time=datetime.now(UTC))
+    clock.add_job(
+        registry.run_scheduled,
+        "interval",
+        args=[app, "probe"],
+        hours=1,
+        id="probe",
+        next_run_time=datetime.now(UTC),
+    )
     clock.start()
     try:
         assert done.wait(10)
     finally:
         clock.shutdown(wait=True)
     [line] = [line for line in json_lines() if line["message"] == "sending"]
-    assert line["job"] == "send-mail"
+    assert line["job"] == "probe"
     logging.getLogger("jobs.test").warning("after")
     assert "job" not in json_lines()[-1]
 
