@@ -62,6 +62,7 @@ bench: install ## Benchmark the list, the import, follow-up plans, the reminder 
 	$(PY) benchmarks/followup_plans.py
 	$(PY) benchmarks/reminder_scan.py
 	$(PY) benchmarks/ocds_export.py
+	$(PY) benchmarks/load_test.py
 
 clean: ## Remove the virtualenv, node_modules and built assets
 	rm -rf $(VENV) node_modules static/vendor

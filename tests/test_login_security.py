@@ -253,6 +253,28 @@ def test_ten_failures_from_one_address_lock_that_address_for_every_account(app, 
     assert _login(client, user.email, factories.PASSWORD, ip="203.0.113.8").status_code == 302
 
 
+def test_a_new_password_from_an_administrator_lifts_the_lock(app, login_as, db):
+    user = factories.make_user(Role.OWNER)
+    client = app.test_client()
+    for attempt in range(10):
+        _login(client, user.email, "wrong password", ip=f"192.0.2.{attempt}")
+    assert _login(client, user.email, factories.PASSWORD).status_code == 429
+    admin = login_as("admin")
+    response = admin.post(
+        f"/admin/users/{user.id}/edit",
+        data={
+            "email": user.email,
+            "name": user.name,
+            "role": "owner",
+            "unit_id": "",
+            "is_active": "y",
+            "password": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert _login(client, user.email, NEW_PASSWORD).status_code == 302
+
+
 def test_nine_failures_and_a_success_start_the_account_count_again(app, db):
     user = factories.make_user(Role.OWNER)
     client = app.test_client()

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from contracts.audit import services as audit
-from contracts.auth import passwords
+from contracts.auth import passwords, throttle
 from contracts.auth.models import Role, User, UserSession
 from contracts.auth.signals import password_changed
 from contracts.db import Session, utcnow
@@ -209,6 +209,7 @@ def update_user(
     if not is_active or password:
         end_all_sessions(user)
     if password:
+        throttle.forget_account(email)
         password_changed.send(user, by_admin=True)
     # The hash itself is never audited; the action says that it changed.
     audit.record_update(

@@ -92,3 +92,13 @@ def record(email: str, ip: str, *, succeeded: bool) -> None:
     Session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP))
     Session.add(LoginAttempt(at=now, email=_key(email), ip=ip[:45], succeeded=succeeded))
     Session.flush()
+
+
+def forget_account(email: str) -> None:
+    """Clear an account's failed attempts: an administrator has set a new password, which
+    is the way out of a lock-out the message promises."""
+    Session.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.email == _key(email), LoginAttempt.succeeded.is_(False)
+        )
+    )
