@@ -130,5 +130,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # search term and made the list query 50x slower in measurements (DESIGN.md §7).
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("prepare_threshold", None)
+        # JIT compilation pays off for long analytic queries, not for a web app's: it
+        # spent 0.2-0.3 s compiling a 0.5 s list query under load (benchmarks/load_test).
+        connect_args.setdefault("options", "-c jit=off")
         return create_engine(url, connect_args=connect_args, pool_pre_ping=True, **kwargs)
     return create_engine(url, **kwargs)

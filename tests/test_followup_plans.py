@@ -571,6 +571,34 @@ def test_my_followup_lists_my_activities_overdue_first(owner_client, login_as):
     ) < len(listed)
 
 
+def test_my_followup_pages_through_many_activities(owner_client, monkeypatch):
+    from followup.views import mine as mine_view
+
+    monkeypatch.setattr(mine_view, "PAGE_SIZE", 3)
+    plan = owner_client.plan
+    late = plan.activities[-1]
+    services.edit_activity(late, {"due_date": date(2026, 2, 1)})
+    everything = owner_client.get("/followup/mine?all=1")
+    total = len(plan.activities)
+    assert total > 3
+    assert f"{total} åpne aktiviteter" in everything.text
+
+    seen: list[int] = []
+    pages = -(-total // 3)
+    for number in range(1, pages + 1):
+        page = owner_client.get(f"/followup/mine?all=1&page={number}")
+        rows = [int(i) for i in re.findall(r'<tr data-activity="(\d+)"', page.text)]
+        assert len(rows) == (3 if number < pages else total - 3 * (pages - 1))
+        assert f"Side {number} av {pages}" in page.text
+        assert ('rel="next"' in page.text) == (number < pages)
+        seen += rows
+    assert seen[0] == late.id  # overdue first, on the first page
+    assert sorted(seen) == sorted(a.id for a in plan.activities)
+    # The overdue count covers every page, not just the one shown.
+    last = owner_client.get(f"/followup/mine?all=1&page={pages}")
+    assert re.search(r'id="overdue-count">1 ', last.text)
+
+
 def test_my_followup_one_click_done_keeps_notes(owner_client):
     activity = _first_open(owner_client.plan)
     services.edit_activity(activity, {"notes": "Avtalt med leverandøren"})

@@ -772,6 +772,29 @@ def test_start_page_lists_the_owners_contracts_and_deadlines_in_date_order(login
     assert first.id != second.id
 
 
+def test_start_page_shows_the_nearest_rows_and_counts_the_rest(login_as, monkeypatch):
+    from contracts.home import views as home_views
+
+    monkeypatch.setattr(home_views, "START_PAGE_ROWS", 2)
+    client = login_as("owner")
+    for number, end in enumerate((date(2026, 9, 30), date(2026, 6, 30), date(2027, 3, 31))):
+        factories.make_contract(
+            reference=f"MANGE-{number}",
+            start_date=date(2025, 1, 1),
+            end_date=end,
+            notice_months=1,
+            owner_id=client.user.id,
+        )
+    Session.flush()
+    page = client.get("/").text
+    deadlines, mine = re.findall(r"<table.*?</table>", page, flags=re.S)
+    # Ends and notice days within a year (all but the last end): five, two shown.
+    assert re.findall(r"MANGE-\d", deadlines) == ["MANGE-1", "MANGE-1"]
+    assert "De 2 nærmeste av 5 fristene." in page
+    assert re.findall(r"MANGE-\d", mine) == ["MANGE-1", "MANGE-0"]
+    assert "De 2 som slutter først av dine 3 løpende kontrakter." in page
+
+
 def test_start_page_leaves_out_contracts_that_have_ended(login_as):
     client = login_as("owner")
     factories.make_contract(

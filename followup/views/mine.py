@@ -6,15 +6,19 @@ from datetime import timedelta
 
 from flask import render_template, request
 from flask_login import current_user, login_required
+from sqlalchemy import func
 
 from contracts.clock import today
 from contracts.db import Session
+from contracts.pagination import page_number
 from followup import activities as activity_ops
+from followup.models import Activity
 from followup.views import bp
 
 # Without ?all=1 the list shows what is due within a year (and everything overdue):
 # a plan reaches years ahead, and next year's meetings only hide this month's work.
 HORIZON_DAYS = 365
+PAGE_SIZE = 100
 
 
 @bp.get("/followup/mine")
@@ -22,15 +26,24 @@ HORIZON_DAYS = 365
 def mine():
     day = today()
     show_all = request.args.get("all") == "1"
+    page = page_number(request.args.get("page"))
     until = None if show_all else day + timedelta(days=HORIZON_DAYS)
-    activities = Session.scalars(
-        activity_ops.my_open_activities(current_user, day, until=until)
-    ).all()
+    query = activity_ops.my_open_activities(current_user, day, until=until)
+    # A procurement officer answers for the whole office's tasks: thousands of rows in a
+    # large register. The page shows them PAGE_SIZE at a time, overdue ones first.
+    counts = query.with_only_columns(
+        func.count(Activity.id), func.count(Activity.id).filter(Activity.due_date < day)
+    ).order_by(None)
+    total, overdue_count = Session.execute(counts).one()
+    activities = Session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     deviations = Session.scalars(activity_ops.my_open_deviations(current_user)).all()
     return render_template(
         "followup/plans/mine.html",
         activities=activities,
-        overdue_count=sum(1 for a in activities if a.due_date < day),
+        overdue_count=overdue_count,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
         deviations=deviations,
         show_all=show_all,
         horizon_days=HORIZON_DAYS,
