@@ -795,6 +795,40 @@ def test_start_page_shows_the_nearest_rows_and_counts_the_rest(login_as, monkeyp
     assert "De 2 som slutter først av dine 3 løpende kontrakter." in page
 
 
+def test_start_page_finds_deadlines_of_contracts_ending_years_ahead(login_as):
+    client = login_as("owner")
+    long_notice = factories.make_contract(
+        reference="LANG-VARSEL",
+        start_date=date(2024, 1, 1),
+        end_date=date(2028, 1, 31),
+        notice_months=18,  # notice by 31.07.2026, well within the year
+        owner_id=client.user.id,
+    )
+    with_option = factories.make_contract(
+        reference="OPSJON-SNART",
+        start_date=date(2024, 1, 1),
+        end_date=date(2029, 12, 31),
+        owner_id=client.user.id,
+    )
+    from contracts.register import services
+
+    services.add_option(with_option, 12, date(2026, 9, 1))
+    factories.make_contract(
+        reference="FJERN",
+        start_date=date(2024, 1, 1),
+        end_date=date(2029, 12, 31),
+        notice_months=3,
+        owner_id=client.user.id,
+    )
+    Session.flush()
+    deadlines = re.findall(r"<table.*?</table>", client.get("/").text, flags=re.S)[0]
+    rows = re.findall(
+        r"<tr[^>]*>\s*<td>(\d\d\.\d\d\.\d{4}).*?</td>.*?([A-Z]+-[A-Z]+)", deadlines, flags=re.S
+    )
+    assert rows == [("31.07.2026", "LANG-VARSEL"), ("01.09.2026", "OPSJON-SNART")]
+    assert long_notice.id != with_option.id
+
+
 def test_start_page_leaves_out_contracts_that_have_ended(login_as):
     client = login_as("owner")
     factories.make_contract(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from contracts.auth.models import User
 from contracts.db import Session
-from contracts.register.models import Contract, ContractStatus
+from contracts.register.dates import add_months
+from contracts.register.models import Contract, ContractOption, ContractStatus, OptionDecision
 from contracts.register.search import status_filter
 from contracts.register.services import visible_contracts
 
@@ -25,37 +26,58 @@ class Deadline:
     contract: Contract
 
 
-def my_contracts(user: User, today: date) -> list[Contract]:
+def _mine(user: User, today: date) -> Select:
     """Current contracts the user owns or manages: not ended, drafts included."""
-    query = visible_contracts(user).where(
+    return visible_contracts(user).where(
         or_(Contract.owner_id == user.id, Contract.manager_id == user.id),
         Contract.end_sort_date >= today,
     )
-    # deadlines() reads each contract's options: load them in a few batches, not one
-    # query per contract.
-    query = query.options(selectinload(Contract.options))
-    return list(Session.scalars(query.order_by(Contract.end_sort_date, Contract.id)).unique())
 
 
-def deadlines(contracts: list[Contract], today: date) -> list[Deadline]:
-    """Expiry, option and notice deadlines of the contracts, from a month ago to a year ahead."""
+def my_contracts(user: User, today: date, limit: int) -> tuple[list[Contract], int]:
+    """The `limit` of the user's current contracts that end first, and how many there are."""
+    query = _mine(user, today)
+    total = Session.scalar(query.with_only_columns(func.count(Contract.id))) or 0
+    rows = Session.scalars(query.order_by(Contract.end_sort_date, Contract.id).limit(limit))
+    return list(rows), total
+
+
+def deadlines(user: User, today: date) -> list[Deadline]:
+    """Expiry, option and notice deadlines of the user's current contracts, from a month ago
+    to a year ahead, nearest first."""
     start = today - timedelta(days=OVERDUE_SHOWN_DAYS)
     end = today + timedelta(days=DEADLINE_HORIZON_DAYS)
+    mine = _mine(user, today).where(
+        Contract.signed_on.is_not(None),
+        or_(Contract.terminated_on.is_(None), Contract.terminated_on >= today),
+    )
+    # Only contracts that can have a deadline in the window are loaded (someone may answer
+    # for thousands): the end in it, or a notice day in it (so the end at most the longest
+    # notice period after it), or a pending option's deadline in it. The exact choice is
+    # made below, on these few.
+    longest_notice = Session.scalar(mine.with_only_columns(func.max(Contract.notice_months)))
+    latest_end = add_months(end, longest_notice or 0)
+    pending_option = select(ContractOption.contract_id).where(
+        ContractOption.decision == OptionDecision.PENDING,
+        ContractOption.exercise_deadline.between(start, end),
+    )
+    candidates = mine.where(
+        or_(
+            Contract.current_end_date.between(start, latest_end),
+            Contract.id.in_(pending_option),
+        )
+    ).options(selectinload(Contract.options))  # next_option reads them: a few batches
     found: list[Deadline] = []
-    for contract in contracts:
-        if contract.signed_on is None or (
-            contract.terminated_on is not None and contract.terminated_on < today
-        ):
-            continue
+    for contract in Session.scalars(candidates).unique():
         option = contract.next_option
-        candidates = [
+        candidates_of_contract = [
             ("end", contract.current_end_date),
             ("option", option.exercise_deadline if option else None),
             ("notice", contract.last_notice_day),
         ]
         found.extend(
             Deadline(day, kind, contract)
-            for kind, day in candidates
+            for kind, day in candidates_of_contract
             if day is not None and start <= day <= end
         )
     return sorted(found, key=lambda d: (d.day, d.contract.reference))

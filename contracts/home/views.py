@@ -18,14 +18,14 @@ START_PAGE_ROWS = 25
 @bp.get("/")
 @login_required
 def index():
-    contracts = services.my_contracts(current_user, today())
-    deadlines = services.deadlines(contracts, today())
     # The nearest ones; someone answering for thousands of contracts gets the counts and
     # the contract list's filters rather than a page of thousands of rows.
+    contracts, contract_total = services.my_contracts(current_user, today(), START_PAGE_ROWS)
+    deadlines = services.deadlines(current_user, today())
     return render_template(
         "home/index.html",
-        contracts=contracts[:START_PAGE_ROWS],
-        contract_total=len(contracts),
+        contracts=contracts,
+        contract_total=contract_total,
         deadlines=deadlines[:START_PAGE_ROWS],
         deadline_total=len(deadlines),
         totals=services.register_totals(current_user, today()),
