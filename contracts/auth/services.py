@@ -111,12 +111,6 @@ def load_session(token: str) -> User | None:
     return user
 
 
-def end_session(token: str | None) -> None:
-    """Delete a login session so its cookie no longer works anywhere."""
-    if token:
-        Session.execute(delete(UserSession).where(UserSession.token_hash == _token_hash(token)))
-
-
 def end_all_sessions(user: User, *, keep_token: str | None = None) -> None:
     """End every login of the user on the server, except the one with keep_token."""
     query = delete(UserSession).where(UserSession.user_id == user.id)
