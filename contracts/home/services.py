@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
 
 from contracts.auth.models import User
 from contracts.db import Session
@@ -20,10 +19,19 @@ OVERDUE_SHOWN_DAYS = 30
 
 
 @dataclass(frozen=True)
+class ContractRef:
+    """What the deadline list shows of a contract."""
+
+    id: int
+    reference: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Deadline:
     day: date
     kind: str  # "end", "option", "notice"
-    contract: Contract
+    contract: ContractRef
 
 
 def _mine(user: User, today: date) -> Select:
@@ -66,18 +74,45 @@ def deadlines(user: User, today: date) -> list[Deadline]:
             Contract.current_end_date.between(start, latest_end),
             Contract.id.in_(pending_option),
         )
-    ).options(selectinload(Contract.options))  # next_option reads them: a few batches
+    )
+    # Plain rows, not Contract objects: an owner of thousands of contracts has thousands of
+    # candidates, and loading each with its options cost the start page a second.
+    rows = Session.execute(
+        candidates.with_only_columns(
+            Contract.id,
+            Contract.reference,
+            Contract.title,
+            Contract.current_end_date,
+            Contract.notice_months,
+        )
+    ).all()
+    # The next option is the pending one with the earliest deadline (Contract.next_option).
+    next_option = dict(
+        Session.execute(
+            select(ContractOption.contract_id, func.min(ContractOption.exercise_deadline))
+            .where(
+                ContractOption.decision == OptionDecision.PENDING,
+                ContractOption.contract_id.in_(candidates.with_only_columns(Contract.id)),
+            )
+            .group_by(ContractOption.contract_id)
+        ).all()
+    )
     found: list[Deadline] = []
-    for contract in Session.scalars(candidates).unique():
-        option = contract.next_option
-        candidates_of_contract = [
-            ("end", contract.current_end_date),
-            ("option", option.exercise_deadline if option else None),
-            ("notice", contract.last_notice_day),
+    for row in rows:
+        contract = ContractRef(row.id, row.reference, row.title)
+        notice = (
+            add_months(row.current_end_date, -row.notice_months)
+            if row.current_end_date is not None and row.notice_months is not None
+            else None
+        )
+        days = [
+            ("end", row.current_end_date),
+            ("option", next_option.get(row.id)),
+            ("notice", notice),
         ]
         found.extend(
             Deadline(day, kind, contract)
-            for kind, day in candidates_of_contract
+            for kind, day in days
             if day is not None and start <= day <= end
         )
     return sorted(found, key=lambda d: (d.day, d.contract.reference))
