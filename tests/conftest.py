@@ -81,6 +81,34 @@ def app(database_url, tmp_path_factory):
     app.extensions["engine"].dispose()
 
 
+@pytest.fixture
+def another_app(db, database_url):
+    """Build another app sharing the test's rolled-back connection: another worker, or a
+    configuration unlike the tests' (CSRF on, HTTPS, TESTING off). Overrides as keywords."""
+    from wsgi import create_app
+
+    connection = db.session_factory.kw["bind"]
+    built = []
+
+    def build(**overrides):
+        config = {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "x",
+            "WTF_CSRF_ENABLED": False,
+            "FIXED_TODAY": TODAY,
+        }
+        app = create_app(config | overrides)
+        # create_app binds the global Session to its own engine: back to the test's.
+        Session.configure(bind=connection)
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        app.extensions["engine"].dispose()
+
+
 @pytest.fixture(autouse=True)
 def db(app) -> Iterator[Session]:
     """Bind the session to one connection whose outer transaction is rolled back."""

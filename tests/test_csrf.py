@@ -7,7 +7,6 @@ import re
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
 from werkzeug.exceptions import MethodNotAllowed
 
 from contracts.audit.models import AuditEvent
@@ -15,7 +14,6 @@ from contracts.auth.models import Role, UserSession
 from contracts.db import Base, Session
 from contracts.register.models import Contract
 from tests import factories
-from tests.conftest import TODAY
 from tests.test_access import (
     EXTRA_ALLOWED,
     World,
@@ -27,25 +25,9 @@ from tests.test_access import (
 
 
 @pytest.fixture
-def csrf_app(db, database_url):
+def csrf_app(another_app):
     """A second app like production: CSRF on, sharing the test's rolled-back connection."""
-    from wsgi import create_app
-
-    connection = db.session_factory.kw["bind"]
-    assert isinstance(connection, Connection)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "x",
-            "WTF_CSRF_ENABLED": True,
-            "FIXED_TODAY": TODAY,
-        }
-    )
-    # create_app binds the global Session to its own engine: back to the test's connection.
-    Session.configure(bind=connection)
-    yield app
-    app.extensions["engine"].dispose()
+    return another_app(WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture

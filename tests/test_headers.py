@@ -5,13 +5,11 @@ in HTML and in the API's JSON, on an app configured like production."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.engine import Connection
 
 from contracts.auth.models import Role
 from contracts.db import Session
 from jobs import settings as notify_settings
 from tests import factories
-from tests.conftest import TODAY
 from tests.test_access import World, is_api, make_world
 
 # What every response must say, page or file, success or error.
@@ -137,22 +135,10 @@ SECRET = "hemmelig-detalj-8f3a in /srv/app/contracts/secret.py"
 
 
 @pytest.fixture
-def production_app(db, database_url):
+def production_app(another_app):
     """An app as in production (TESTING and DEBUG off, so errors are handled, not raised
     into the test), with routes that fail, sharing the test's rolled-back connection."""
-    from wsgi import create_app
-
-    connection = db.session_factory.kw["bind"]
-    assert isinstance(connection, Connection)
-    app = create_app(
-        {
-            "TESTING": False,
-            "DEBUG": False,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "x",
-            "FIXED_TODAY": TODAY,
-        }
-    )
+    app = another_app(TESTING=False, DEBUG=False, WTF_CSRF_ENABLED=True)
     assert not app.testing and not app.debug
     assert not app.config.get("PROPAGATE_EXCEPTIONS")
 
@@ -161,9 +147,7 @@ def production_app(db, database_url):
 
     app.add_url_rule("/test-only/fail", "test_only_fail", fail)
     app.add_url_rule("/api/v1/test-only/fail", "test_only_api_fail", fail)
-    Session.configure(bind=connection)  # create_app bound it to its own engine
-    yield app
-    app.extensions["engine"].dispose()
+    return app
 
 
 def _leaks(text: str) -> list[str]:

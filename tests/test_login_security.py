@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection
 
 from contracts.audit.models import AuditEvent
 from contracts.auth import passwords, services
@@ -16,7 +15,6 @@ from contracts.auth.models import LoginAttempt, Role, User, UserSession
 from contracts.db import Session, utcnow
 from jobs.models import OutboxMessage
 from tests import factories
-from tests.conftest import TODAY
 
 NEW_PASSWORD = "gul elefant spiser blåbær"
 THROTTLED_NB = "For mange mislykkede innloggingsforsøk"
@@ -40,6 +38,20 @@ def _is_logged_in(client) -> bool:
 
 def _events(db, action: str) -> list[AuditEvent]:
     return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def _set_password_as_admin(admin, user):
+    return admin.post(
+        f"/admin/users/{user.id}/edit",
+        data={
+            "email": user.email,
+            "name": user.name,
+            "role": "owner",
+            "unit_id": "",
+            "is_active": "y",
+            "password": NEW_PASSWORD,
+        },
+    )
 
 
 def _age_attempts(db, minutes: float) -> None:
@@ -143,25 +155,9 @@ def test_deactivation_ends_every_session_on_the_server(app, login_as, db):
 
 
 @pytest.fixture
-def https_app(db, database_url):
+def https_app(another_app):
     """An app configured as served over HTTPS, sharing the test's connection."""
-    from wsgi import create_app
-
-    connection = db.session_factory.kw["bind"]
-    assert isinstance(connection, Connection)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "x",
-            "WTF_CSRF_ENABLED": False,
-            "FIXED_TODAY": TODAY,
-            "SESSION_COOKIE_SECURE": True,
-        }
-    )
-    Session.configure(bind=connection)
-    yield app
-    app.extensions["engine"].dispose()
+    return another_app(SESSION_COOKIE_SECURE=True)
 
 
 def _set_cookie(response) -> str:
@@ -260,18 +256,7 @@ def test_a_new_password_from_an_administrator_lifts_the_lock(app, login_as, db):
         _login(client, user.email, "wrong password", ip=f"192.0.2.{attempt}")
     assert _login(client, user.email, factories.PASSWORD).status_code == 429
     admin = login_as("admin")
-    response = admin.post(
-        f"/admin/users/{user.id}/edit",
-        data={
-            "email": user.email,
-            "name": user.name,
-            "role": "owner",
-            "unit_id": "",
-            "is_active": "y",
-            "password": NEW_PASSWORD,
-        },
-    )
-    assert response.status_code == 302
+    assert _set_password_as_admin(admin, user).status_code == 302
     assert _login(client, user.email, NEW_PASSWORD).status_code == 302
 
 
@@ -410,18 +395,7 @@ def test_change_own_password_ends_other_sessions_and_keeps_this_one(app, db):
 def test_a_password_set_by_an_administrator_is_told_to_its_owner(login_as, db):
     admin = login_as("admin")
     user = factories.make_user(Role.OWNER, name="Kari Nordmann")
-    response = admin.post(
-        f"/admin/users/{user.id}/edit",
-        data={
-            "email": user.email,
-            "name": user.name,
-            "role": "owner",
-            "unit_id": "",
-            "is_active": "y",
-            "password": NEW_PASSWORD,
-        },
-    )
-    assert response.status_code == 302
+    assert _set_password_as_admin(admin, user).status_code == 302
     [notice] = db.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
     assert "En administrator har satt et nytt passord" in notice.body_text
     assert notice.body_text.startswith("Hei Kari Nordmann,")
